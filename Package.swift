@@ -1,0 +1,105 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// One set of settings for every target: Swift 6 language mode everywhere.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+/// A stage module: a library target under `Plugins/<Name>` that sees only the core and `Vips`.
+func stage(_ name: String) -> Target {
+    .target(
+        name: name,
+        dependencies: ["RenditionCore", "Vips"],
+        path: "Plugins/\(name)",
+        swiftSettings: swiftSettings
+    )
+}
+
+/// The tests of a stage module, under `Tests/<Name>Tests`.
+func stageTests(_ name: String) -> Target {
+    .testTarget(
+        name: "\(name)Tests",
+        dependencies: [.target(name: name), "RenditionCore", "Vips", "TestSupport"],
+        swiftSettings: swiftSettings
+    )
+}
+
+let stageNames = ["Orient", "Crop", "Resize", "Encode"]
+
+let package = Package(
+    name: "Rendition",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "rendition", targets: ["RenditionCLI"]),
+        .library(name: "RenditionCore", targets: ["RenditionCore"]),
+        .library(name: "RenditionCatalog", targets: ["RenditionCatalog"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CVips",
+            pkgConfig: "vips",
+            providers: [.apt(["libvips-dev"])]
+        ),
+        .target(name: "Vips", dependencies: ["CVips"], swiftSettings: swiftSettings),
+        .target(
+            name: "RenditionCore",
+            dependencies: [
+                "Vips",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ] + stageNames.map(stage) + [
+        .target(
+            name: "RenditionCatalog",
+            dependencies: [
+                "RenditionCore",
+                .product(name: "Yams", package: "Yams"),
+            ] + stageNames.map { .target(name: $0) },
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "RenditionCLI",
+            dependencies: [
+                "RenditionCatalog",
+                "RenditionCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Fixture makers shared by the test targets: images are generated with libvips, never committed.
+        .target(
+            name: "TestSupport",
+            dependencies: ["Vips", "RenditionCore"],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "VipsTests", dependencies: ["Vips", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RenditionCoreTests",
+            dependencies: ["RenditionCore", "Vips", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ] + stageNames.map(stageTests) + [
+        .testTarget(
+            name: "RenditionCatalogTests",
+            dependencies: ["RenditionCatalog", "RenditionCore", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RenditionCLITests",
+            dependencies: ["RenditionCLI", "RenditionCatalog", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

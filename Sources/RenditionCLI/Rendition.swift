@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// `rendition`: the command-line front of Rendition.
+@main
+struct Rendition: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rendition",
+        abstract: "Image renditions from declarative pipeline files.",
+        discussion: """
+            Presets live in pipelines/<name>.yaml. Check them with `rendition validate`, see what one does \
+            with `rendition plan NAME --input photo.jpg`, and render files with `rendition run NAME photo.jpg`.
+            """,
+        subcommands: [Validate.self, Plan.self, Run.self, Stages.self, Schema.self]
+    )
+}

@@ -1,0 +1,15 @@
+public import RenditionCore
+import Crop
+import Encode
+import Orient
+import Resize
+
+/// The stages this build of Rendition ships, registered explicitly. A new stage module is one line here.
+public enum Catalog {
+    public static let registry = StageRegistry([
+        Orient.self,
+        Crop.self,
+        Resize.self,
+        Encode.self,
+    ])
+}

@@ -1,0 +1,293 @@
+/// The type and allowed values of one stage option. It checks values, writes the `expected …` part of
+/// error messages, and becomes the option's JSON Schema.
+public enum OptionKind: Sendable, Hashable {
+    /// A whole number in `min...max`.
+    case integer(min: Int, max: Int)
+    /// A number (integer or decimal) in `min...max`.
+    case number(min: Double, max: Double)
+    /// `true` or `false`.
+    case boolean
+    /// One of a fixed set of words.
+    case choice([String])
+    /// A list of words from a fixed set, each at most once.
+    case choices([String])
+    /// A colour: `#rgb`, `#rrggbb`, `#rrggbbaa`, or a name (`white`, `black`, `transparent`).
+    case color
+    /// An aspect ratio such as `16:9` or `1:1`.
+    case aspectRatio
+
+    /// The expectation in an error message: `a positive integer`, `one of inside, cover`.
+    public var expectation: String {
+        switch self {
+        case .integer(let min, let max):
+            if max == .max { return min == 1 ? "a positive integer" : min == 0 ? "a non-negative integer" : "an integer of at least \(min)" }
+            return "an integer from \(min) to \(max)"
+        case .number(let min, let max):
+            if max == .infinity { return min == 0 ? "a non-negative number" : "a number of at least \(format(min))" }
+            return "a number from \(format(min)) to \(format(max))"
+        case .boolean: return "true or false"
+        case .choice(let words): return "one of \(words.joined(separator: ", "))"
+        case .choices(let words): return "a list of \(words.joined(separator: ", "))"
+        case .color: return "a colour such as \"#ffffff\", \"#fff\" or \"white\""
+        case .aspectRatio: return "an aspect ratio such as \"16:9\""
+        }
+    }
+
+    /// A short type for listings: `integer 1–100000`, `inside|cover`, `colour`.
+    public var summary: String {
+        switch self {
+        case .integer(let min, let max): max == .max ? "integer ≥ \(min)" : "integer \(min)–\(max)"
+        case .number(let min, let max): max == .infinity ? "number ≥ \(format(min))" : "number \(format(min))–\(format(max))"
+        case .boolean: "true|false"
+        case .choice(let words): words.joined(separator: "|")
+        case .choices(let words): "list of \(words.joined(separator: ", "))"
+        case .color: "colour"
+        case .aspectRatio: "ratio W:H"
+        }
+    }
+
+    /// Reads `raw` as a value of this kind, or `nil` when it is not one.
+    func coerce(_ raw: RawOption) -> OptionValue? {
+        let mismatch: OptionValue? = nil
+        switch (self, raw) {
+        case (.integer(let min, let max), .scalar(let text)):
+            guard let value = Int(text), value >= min, value <= max else { return mismatch }
+            return .integer(value)
+        case (.number(let min, let max), .scalar(let text)):
+            guard let value = Double(text), value.isFinite, value >= min, value <= max else { return mismatch }
+            return .number(value)
+        case (.boolean, .scalar(let text)):
+            switch text {
+            case "true": return .boolean(true)
+            case "false": return .boolean(false)
+            default: return mismatch
+            }
+        case (.choice(let words), .scalar(let text)):
+            guard words.contains(text) else { return mismatch }
+            return .string(text)
+        case (.choices(let words), .list(let items)):
+            guard items.allSatisfy(words.contains), Set(items).count == items.count else { return mismatch }
+            return .list(items)
+        case (.color, .scalar(let text)):
+            guard Color(parsing: text) != nil else { return mismatch }
+            return .string(text)
+        case (.aspectRatio, .scalar(let text)):
+            guard AspectRatio(parsing: text) != nil else { return mismatch }
+            return .string(text)
+        default:
+            return mismatch
+        }
+    }
+}
+
+private func format(_ value: Double) -> String {
+    value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+}
+
+/// An option's value before it is checked against its kind.
+enum RawOption {
+    case scalar(String)
+    case list([String])
+    case other(String)
+
+    var found: String {
+        switch self {
+        case .scalar(let text): text.isEmpty ? "an empty string" : text
+        case .list(let items): "[\(items.joined(separator: ", "))]"
+        case .other(let description): description
+        }
+    }
+}
+
+/// A checked option value.
+public enum OptionValue: Sendable, Hashable, CustomStringConvertible {
+    case integer(Int)
+    case number(Double)
+    case boolean(Bool)
+    case string(String)
+    case list([String])
+
+    /// The canonical text of the value, used in plans, docs and fingerprints.
+    public var description: String {
+        switch self {
+        case .integer(let value): String(value)
+        case .number(let value): format(value)
+        case .boolean(let value): String(value)
+        case .string(let value): value
+        case .list(let items): "[\(items.joined(separator: ", "))]"
+        }
+    }
+
+    var raw: RawOption {
+        switch self {
+        case .list(let items): .list(items)
+        default: .scalar(description)
+        }
+    }
+}
+
+extension OptionValue: ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral, ExpressibleByBooleanLiteral,
+    ExpressibleByStringLiteral, ExpressibleByArrayLiteral
+{
+    public init(integerLiteral value: Int) { self = .integer(value) }
+    public init(floatLiteral value: Double) { self = .number(value) }
+    public init(booleanLiteral value: Bool) { self = .boolean(value) }
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(arrayLiteral elements: String...) { self = .list(elements) }
+}
+
+/// One option a stage accepts: its name, kind, default and one line of help.
+public struct OptionSpec: Sendable, Hashable {
+    public let name: String
+    public let kind: OptionKind
+    /// The value used when the option is absent, or `nil` when absence means "not set".
+    public let defaultValue: OptionValue?
+    /// Whether the option must be written.
+    public let required: Bool
+    public let help: String
+
+    public init(
+        _ name: String, _ kind: OptionKind, default defaultValue: OptionValue? = nil, required: Bool = false, help: String
+    ) {
+        self.name = name
+        self.kind = kind
+        self.defaultValue = defaultValue
+        self.required = required
+        self.help = help
+    }
+}
+
+/// The checked options of one stage in one pipeline file: every value has the type its ``OptionSpec``
+/// declares, and absent options read as their defaults.
+public struct StageOptions: Sendable {
+    /// The stage's name in the pipeline file.
+    public let stage: String
+    /// Where the stage was written.
+    public let location: SourceLocation
+    private let specs: [OptionSpec]
+    private let explicit: [String: (value: OptionValue, location: SourceLocation)]
+
+    /// Checks `node` (the value of a stage entry) against `specs`, collecting every problem.
+    public static func parse(stage: String, specs: [OptionSpec], node: SpecNode) -> Result<
+        StageOptions, PipelineProblems
+    > {
+        var problems: [PipelineProblem] = []
+        var explicit: [String: (OptionValue, SourceLocation)] = [:]
+        let entries: [SpecEntry]
+        switch node {
+        case .null: entries = []
+        case .mapping(let list, _): entries = list
+        default:
+            return .failure(
+                PipelineProblems([
+                    PipelineProblem(
+                        node.location, stage,
+                        "expected a mapping of options (or {}), got \(node.found)")
+                ]))
+        }
+        for entry in entries {
+            guard let spec = specs.first(where: { $0.name == entry.key }) else {
+                let known = specs.isEmpty ? "it takes no options" : "known options: \(specs.map(\.name).joined(separator: ", "))"
+                problems.append(PipelineProblem(entry.keyLocation, "\(stage).\(entry.key)", "unknown option; \(known)"))
+                continue
+            }
+            let raw: RawOption
+            switch entry.value {
+            case .scalar(let text, _): raw = .scalar(text)
+            case .sequence(let items, _):
+                var words: [String] = []
+                for item in items { if case .scalar(let text, _) = item { words.append(text) } }
+                raw = words.count == items.count ? .list(words) : .other("a nested list")
+            default: raw = .other(entry.value.found)
+            }
+            if let value = spec.kind.coerce(raw) {
+                explicit[spec.name] = (value, entry.value.location)
+            } else {
+                problems.append(
+                    PipelineProblem(
+                        entry.value.location, "\(stage).\(entry.key)", "expected \(spec.kind.expectation), got \(raw.found)"))
+            }
+        }
+        for spec in specs where spec.required && explicit[spec.name] == nil {
+            problems.append(PipelineProblem(node.location, "\(stage).\(spec.name)", "missing; expected \(spec.kind.expectation)"))
+        }
+        if !problems.isEmpty { return .failure(PipelineProblems(problems)) }
+        return .success(StageOptions(stage: stage, location: node.location, specs: specs, explicit: explicit))
+    }
+
+    /// Checks options given in code (tests, tools), as if they had been written at `location`.
+    public static func check(
+        stage: String,
+        specs: [OptionSpec],
+        values: [String: OptionValue],
+        location: SourceLocation = SourceLocation(file: "<code>", line: 1, column: 1)
+    ) -> Result<StageOptions, PipelineProblems> {
+        let entries = values.sorted { $0.key < $1.key }.map { key, value -> SpecEntry in
+            let node: SpecNode =
+                switch value {
+                case .list(let items): .sequence(items.map { .scalar($0, location) }, location)
+                default: .scalar(value.description, location)
+                }
+            return SpecEntry(key: key, keyLocation: location, value: node)
+        }
+        return parse(stage: stage, specs: specs, node: .mapping(entries, location))
+    }
+
+    private init(
+        stage: String, location: SourceLocation, specs: [OptionSpec],
+        explicit: [String: (value: OptionValue, location: SourceLocation)]
+    ) {
+        self.stage = stage
+        self.location = location
+        self.specs = specs
+        self.explicit = explicit
+    }
+
+    /// The value of `name`: as written, else its default, else `nil`.
+    public func value(_ name: String) -> OptionValue? {
+        precondition(specs.contains { $0.name == name }, "\(stage) reads undeclared option \(name)")
+        return explicit[name]?.value ?? specs.first { $0.name == name }?.defaultValue
+    }
+
+    /// Whether `name` was written in the file.
+    public func isSet(_ name: String) -> Bool { explicit[name] != nil }
+
+    public func integer(_ name: String) -> Int? {
+        if case .integer(let value) = value(name) { return value }
+        return nil
+    }
+
+    public func number(_ name: String) -> Double? {
+        switch value(name) {
+        case .number(let value): value
+        case .integer(let value): Double(value)
+        default: nil
+        }
+    }
+
+    public func boolean(_ name: String) -> Bool? {
+        if case .boolean(let value) = value(name) { return value }
+        return nil
+    }
+
+    public func string(_ name: String) -> String? {
+        if case .string(let value) = value(name) { return value }
+        return nil
+    }
+
+    public func list(_ name: String) -> [String]? {
+        if case .list(let value) = value(name) { return value }
+        return nil
+    }
+
+    /// Every option with a value (written or default), in declaration order: what the stage will do.
+    public var resolved: [(name: String, value: OptionValue)] {
+        specs.compactMap { spec in value(spec.name).map { (spec.name, $0) } }
+    }
+
+    /// A problem about option `name` (or the stage itself when `nil`), located where it was written.
+    public func problem(_ name: String?, _ message: String) -> PipelineProblem {
+        guard let name else { return PipelineProblem(location, stage, message) }
+        return PipelineProblem(explicit[name]?.location ?? location, "\(stage).\(name)", message)
+    }
+}

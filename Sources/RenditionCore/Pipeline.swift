@@ -1,0 +1,314 @@
+internal import Crypto
+internal import Vips
+
+/// The stages a build of Rendition knows, in the order `rendition stages` lists them. Registration is
+/// explicit: the catalog module builds one with every stage module it links.
+public struct StageRegistry: Sendable {
+    public let stages: [any Stage.Type]
+
+    public init(_ stages: [any Stage.Type]) {
+        precondition(Set(stages.map { $0.name }).count == stages.count, "two stages share a name")
+        self.stages = stages
+    }
+
+    public func stage(named name: String) -> (any Stage.Type)? {
+        stages.first { $0.name == name }
+    }
+}
+
+/// Rules for preset names, which are the first path segment of public URLs.
+public enum PresetName {
+    /// Path segments the service uses for itself; no preset may take them.
+    public static let reserved: Set<String> = [
+        "_render", "render", "healthz", "readyz", "livez", "metrics", "studio", "favicon.ico", "robots.txt",
+    ]
+
+    /// Why `name` cannot be a preset name, or `nil` when it can.
+    public static func problem(with name: String) -> String? {
+        if reserved.contains(name) {
+            return "\"\(name)\" is reserved for the service's own routes (\(reserved.sorted().joined(separator: ", "))); rename the file"
+        }
+        let allowed = name.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
+        }
+        guard allowed, let first = name.utf8.first, first != UInt8(ascii: "_"), first != UInt8(ascii: "."),
+            first != UInt8(ascii: "-"), name.utf8.count <= 64
+        else {
+            return "\"\(name)\" is not a valid preset name: use 1–64 lowercase letters, digits, '-', '_' or '.', starting with a letter or digit"
+        }
+        return nil
+    }
+}
+
+/// Service-wide ceilings that every plan must stay under.
+public struct ServiceLimits: Sendable, Hashable {
+    /// The most pixels (width × height of the decoded frame) any preset may accept. Default 50 million.
+    public var maxInputPixels: Int
+
+    public init(maxInputPixels: Int = 50_000_000) {
+        self.maxInputPixels = maxInputPixels
+    }
+}
+
+/// One stage of a plan as written and resolved, for display.
+public struct PlannedStep: Sendable {
+    public let name: String
+    /// Every option with its value (written or default).
+    public let options: [(name: String, value: OptionValue)]
+    public let location: SourceLocation
+}
+
+/// A pipeline file, checked and resolved: immutable, shareable across renders, and fingerprinted.
+public struct PipelinePlan: Sendable {
+    /// The preset name (the file name without extension).
+    public let name: String
+    public let summary: String?
+    /// The file the plan came from.
+    public let source: String
+    /// Every stage, in order, the output stage last.
+    public let steps: [PlannedStep]
+    /// The transforms, in order.
+    public let transforms: [any TransformStage]
+    /// The output stage.
+    public let output: any OutputStage
+    /// What the decoder should do, gathered from the stages.
+    public let hints: LoadHints
+    /// Seconds a rendition may be cached; 14 days unless the file says otherwise.
+    public let maxAge: Int
+    /// The most input pixels this preset accepts.
+    public let maxInputPixels: Int
+    /// SHA-256 (hex) of everything that decides the rendition's bytes: stages, resolved options and the
+    /// decoder policy. Equal plans render equal bytes; the name, cache and limits do not count.
+    public let fingerprint: String
+
+    /// The `Cache-Control` value renditions of this preset are stored with.
+    public var cacheControl: String { "public, max-age=\(maxAge)" }
+
+    /// The geometry after each transform for an input with this header, and the shrink-on-load factor
+    /// the decoder will use.
+    public func predict(for input: InputInfo) -> (steps: [ImageGeometry], shrink: Int) {
+        var geometry = ImageGeometry(width: input.width, height: input.height, orientation: input.orientation)
+        var steps: [ImageGeometry] = []
+        for stage in transforms {
+            geometry = stage.predict(geometry)
+            steps.append(geometry)
+        }
+        let shrink =
+            hints.shrinkOnLoad && input.format.supportsShrinkOnLoad
+            ? Self.shrinkFactor(forScale: geometry.scale) : 1
+        return (steps, shrink)
+    }
+
+    /// The largest of 8, 4, 2 that still leaves at least a factor of two for the final resize (so the
+    /// resampler, not the decoder, decides the look); 1 when the plan shrinks less than 4×.
+    public static func shrinkFactor(forScale scale: Double) -> Int {
+        guard scale > 0, scale < 1 else { return 1 }
+        let reduction = 1 / scale
+        return [8, 4, 2].first { Double($0) * 2 <= reduction } ?? 1
+    }
+}
+
+/// Turns pipeline documents into plans, collecting every problem instead of stopping at the first.
+public struct Planner: Sendable {
+    public let registry: StageRegistry
+    public let limits: ServiceLimits
+
+    public init(registry: StageRegistry, limits: ServiceLimits = ServiceLimits()) {
+        self.registry = registry
+        self.limits = limits
+    }
+
+    static let topLevelKeys = ["description", "stages", "cache", "limits", "input"]
+
+    /// Plans the document of preset `name`, read from `source`.
+    public func plan(name: String, document: SpecNode, source: String) -> Result<PipelinePlan, PipelineProblems> {
+        var problems: [PipelineProblem] = []
+        if let problem = PresetName.problem(with: name) {
+            problems.append(PipelineProblem(SourceLocation(file: source, line: 1, column: 1), "", problem))
+        }
+        guard case .mapping(let entries, _) = document else {
+            problems.append(
+                PipelineProblem(
+                    document.location, "",
+                    "expected a mapping with \(Self.topLevelKeys.joined(separator: ", ")), got \(document.found)"))
+            return .failure(PipelineProblems(problems))
+        }
+        var seen: Set<String> = []
+        var summary: String?
+        var stagesNode: SpecNode?
+        var maxAge = 1_209_600
+        var maxInputPixels = limits.maxInputPixels
+        var failOn = FailOn.error
+        for entry in entries {
+            if !seen.insert(entry.key).inserted {
+                problems.append(PipelineProblem(entry.keyLocation, entry.key, "appears twice; keep one"))
+                continue
+            }
+            switch entry.key {
+            case "description":
+                if case .scalar(let text, _) = entry.value { summary = text } else {
+                    problems.append(PipelineProblem(entry.value.location, "description", "expected text, got \(entry.value.found)"))
+                }
+            case "stages":
+                stagesNode = entry.value
+            case "cache":
+                readSection(entry, keys: ["maxAge"], into: &problems) { key, node in
+                    guard case .scalar(let text, _) = node, let seconds = Quantity.seconds(text) else {
+                        return "expected a duration such as 3600, 90s, 15m, 12h, 14d or 2w, got \(node.found)"
+                    }
+                    maxAge = seconds
+                    return nil
+                }
+            case "limits":
+                readSection(entry, keys: ["maxInputPixels"], into: &problems) { key, node in
+                    guard case .scalar(let text, _) = node, let count = Quantity.count(text) else {
+                        return "expected a pixel count such as 50M, 2500K or 12000000, got \(node.found)"
+                    }
+                    guard count <= limits.maxInputPixels else {
+                        return "\(text) is above the service-wide limit of \(Quantity.describe(count: limits.maxInputPixels)); presets can only lower it"
+                    }
+                    maxInputPixels = count
+                    return nil
+                }
+            case "input":
+                readSection(entry, keys: ["failOn"], into: &problems) { key, node in
+                    guard case .scalar(let text, _) = node, let value = FailOn(rawValue: text) else {
+                        return "expected one of \(FailOn.allCases.map(\.rawValue).joined(separator: ", ")), got \(node.found)"
+                    }
+                    failOn = value
+                    return nil
+                }
+            default:
+                problems.append(
+                    PipelineProblem(
+                        entry.keyLocation, entry.key,
+                        "unknown key; a pipeline file has \(Self.topLevelKeys.joined(separator: ", "))"))
+            }
+        }
+
+        guard let stagesNode else {
+            problems.append(PipelineProblem(document.location, "stages", "missing; list the stages, ending with encode"))
+            return .failure(PipelineProblems(problems))
+        }
+        guard case .sequence(let items, let stagesLocation) = stagesNode else {
+            problems.append(PipelineProblem(stagesNode.location, "stages", "expected a list of stages, got \(stagesNode.found)"))
+            return .failure(PipelineProblems(problems))
+        }
+
+        var built: [(step: PlannedStep, stage: any Stage)] = []
+        for (index, item) in items.enumerated() {
+            guard case .mapping(let pair, _) = item, pair.count == 1, let entry = pair.first else {
+                problems.append(
+                    PipelineProblem(
+                        item.location, "stages[\(index)]",
+                        "expected one stage written as `name: {options}`, got \(item.found)"))
+                continue
+            }
+            guard let type = registry.stage(named: entry.key) else {
+                problems.append(
+                    PipelineProblem(
+                        entry.keyLocation, "stages[\(index)]",
+                        "unknown stage \"\(entry.key)\"; known stages: \(registry.stages.map { $0.name }.joined(separator: ", "))"))
+                continue
+            }
+            switch StageOptions.parse(stage: entry.key, specs: type.options, node: entry.value) {
+            case .failure(let found):
+                problems += found.problems
+            case .success(let options):
+                do {
+                    let stage = try type.init(options: options)
+                    let resolved = options.resolved.filter { stage.applies($0.name) }
+                    built.append((PlannedStep(name: entry.key, options: resolved, location: entry.keyLocation), stage))
+                } catch let problem as PipelineProblem {
+                    problems.append(problem)
+                } catch let found as PipelineProblems {
+                    problems += found.problems
+                } catch {
+                    problems.append(options.problem(nil, "\(error)"))
+                }
+            }
+        }
+
+        // Order rules: at most one orientation stage, before any geometry; exactly one output stage, last.
+        var transforms: [any TransformStage] = []
+        var output: (any OutputStage)?
+        var sawGeometry = false
+        for (position, (step, stage)) in built.enumerated() {
+            if let out = stage as? any OutputStage {
+                if output != nil {
+                    problems.append(PipelineProblem(step.location, step.name, "a pipeline has exactly one \(step.name) stage; remove this one"))
+                } else if position != built.count - 1 {
+                    problems.append(PipelineProblem(step.location, step.name, "must be the last stage; move it to the end"))
+                }
+                output = out
+            } else if let transform = stage as? any TransformStage {
+                switch type(of: transform).role {
+                case .orientation:
+                    if sawGeometry {
+                        problems.append(PipelineProblem(step.location, step.name, "must come before crop and resize stages; move it up"))
+                    }
+                    if transforms.contains(where: { type(of: $0).role == .orientation }) {
+                        problems.append(PipelineProblem(step.location, step.name, "appears twice; keep one"))
+                    }
+                case .geometry:
+                    sawGeometry = true
+                }
+                transforms.append(transform)
+            }
+        }
+        if output == nil, built.count == items.count {
+            let outputs = registry.stages.filter { $0 is any OutputStage.Type }.map { $0.name }
+            problems.append(
+                PipelineProblem(stagesLocation, "stages", "no output stage; end the list with \(outputs.joined(separator: " or "))"))
+        }
+        guard problems.isEmpty, let output else { return .failure(PipelineProblems(problems)) }
+
+        var hints = LoadHints()
+        hints.failOn = failOn
+        for (_, stage) in built { stage.contribute(to: &hints) }
+
+        var canonical = "rendition-plan/1\ninput failOn=\(failOn.rawValue)\n"
+        for (step, _) in built {
+            canonical += "stage \(step.name)"
+            for (option, value) in step.options { canonical += " \(option)=\(value)" }
+            canonical += "\n"
+        }
+        let digest = SHA256.hash(data: Array(canonical.utf8))
+        let fingerprint = digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+
+        return .success(
+            PipelinePlan(
+                name: name, summary: summary, source: source, steps: built.map(\.step), transforms: transforms,
+                output: output, hints: hints, maxAge: maxAge, maxInputPixels: maxInputPixels,
+                fingerprint: fingerprint))
+    }
+
+    /// Reads a `section: {key: value}` mapping whose keys are all in `keys`.
+    private func readSection(
+        _ entry: SpecEntry, keys: [String], into problems: inout [PipelineProblem],
+        _ read: (String, SpecNode) -> String?
+    ) {
+        guard case .mapping(let pairs, _) = entry.value else {
+            problems.append(
+                PipelineProblem(entry.value.location, entry.key, "expected a mapping with \(keys.joined(separator: ", ")), got \(entry.value.found)"))
+            return
+        }
+        for pair in pairs {
+            guard keys.contains(pair.key) else {
+                problems.append(
+                    PipelineProblem(pair.keyLocation, "\(entry.key).\(pair.key)", "unknown key; known keys: \(keys.joined(separator: ", "))"))
+                continue
+            }
+            if let message = read(pair.key, pair.value) {
+                problems.append(PipelineProblem(pair.value.location, "\(entry.key).\(pair.key)", message))
+            }
+        }
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to length: Int) -> String {
+        String(repeating: "0", count: max(0, length - count)) + self
+    }
+}

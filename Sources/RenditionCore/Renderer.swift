@@ -1,0 +1,227 @@
+internal import NIOCore
+internal import NIOPosix
+internal import Vips
+
+/// Service-wide limits on the input of a render.
+public struct InputLimits: Sendable, Hashable {
+    /// The most bytes an original may have. Default 50 MiB.
+    public var maxInputBytes: Int
+
+    public init(maxInputBytes: Int = 50 * 1024 * 1024) {
+        self.maxInputBytes = maxInputBytes
+    }
+}
+
+/// A finished rendition and how it was made.
+public struct RenderResult: Sendable {
+    public let bytes: [UInt8]
+    public let mediaType: String
+    public let fileExtension: String
+    public let width: Int
+    public let height: Int
+    public let report: RenderReport
+}
+
+/// What happened during one render, for `rendition plan --input`, logs and `Server-Timing`.
+public struct RenderReport: Sendable, Codable {
+    /// One transform's outcome. libvips is lazy, so a transform's time is the time to set it up (smart
+    /// crop excepted); decoding and resampling happen during encode.
+    public struct Step: Sendable, Codable {
+        public let name: String
+        public let width: Int
+        public let height: Int
+        public let milliseconds: Double
+    }
+
+    public let input: InputInfo
+    /// The shrink-on-load factor the decoder used (1 = full resolution).
+    public let shrinkOnLoad: Int
+    /// The decoded size after shrink-on-load.
+    public let loadedWidth: Int
+    public let loadedHeight: Int
+    public let steps: [Step]
+    /// Header read and decoder set-up.
+    public let loadMilliseconds: Double
+    /// Pixel computation and encoding.
+    public let encodeMilliseconds: Double
+    public let totalMilliseconds: Double
+    public let notes: [String]
+}
+
+/// Runs plans on inputs, each render as one job on a dedicated thread pool (never on Swift's
+/// cooperative pool, since libvips blocks).
+public final class Renderer: Sendable {
+    private let pool: NIOThreadPool
+    /// Threads in the pool: renders that can run at once.
+    public let threadCount: Int
+    public let limits: InputLimits
+
+    /// One render thread per core.
+    public static var defaultThreadCount: Int { System.coreCount }
+
+    /// Starts libvips (once per process) and `threads` render threads (default: one per core).
+    public init(threads: Int? = nil, limits: InputLimits = InputLimits()) throws {
+        do {
+            try VipsRuntime.start()
+        } catch {
+            throw RenditionError(.internal, "libvips could not start; check that libvips is installed.", cause: error)
+        }
+        self.threadCount = max(1, threads ?? System.coreCount)
+        self.limits = limits
+        self.pool = NIOThreadPool(numberOfThreads: threadCount)
+        pool.start()
+    }
+
+    /// Stops the pool once queued renders are done.
+    public func shutdown() async throws {
+        try await pool.shutdownGracefully()
+    }
+
+    /// Renders `input` with `plan`. Throws ``RenditionError``.
+    public func render(_ plan: PipelinePlan, input: [UInt8], deadline: Deadline = .none) async throws -> RenderResult {
+        let limits = limits
+        return try await pool.runIfActive {
+            defer { VipsRuntime.endJob() }
+            return try RenderJob(plan: plan, limits: limits, deadline: deadline).run(input)
+        }
+    }
+
+    /// Reads what the header of `input` says, without decoding pixels.
+    public func inspect(_ input: [UInt8], plan: PipelinePlan) async throws -> InputInfo {
+        let limits = limits
+        return try await pool.runIfActive {
+            defer { VipsRuntime.endJob() }
+            return try RenderJob(plan: plan, limits: limits, deadline: .none).open(input).info
+        }
+    }
+}
+
+/// One render, start to finish, on the calling thread.
+struct RenderJob {
+    let plan: PipelinePlan
+    let limits: InputLimits
+    let deadline: Deadline
+
+    /// Sniffs, wraps and reads the header of `bytes`, refusing what must never be decoded.
+    func open(_ bytes: [UInt8]) throws(RenditionError) -> (input: VipsInput, header: VipsImage, info: InputInfo) {
+        guard bytes.count <= limits.maxInputBytes else {
+            throw RenditionError(
+                .inputTooLarge,
+                "The original is \(bytes.count) bytes, over the limit of \(limits.maxInputBytes); upload a smaller file.")
+        }
+        let format: InputFormat
+        switch SniffResult(bytes) {
+        case .supported(let found): format = found
+        case .empty:
+            throw RenditionError(.unsupportedFormat, "The original is empty (0 bytes); upload a JPEG, PNG, WebP, GIF, HEIF/AVIF or TIFF image.")
+        case .refused(let kind):
+            throw RenditionError(.unsupportedFormat, "The original is \(kind), not an accepted image; upload a JPEG, PNG, WebP, GIF, HEIF/AVIF or TIFF image.")
+        case .unknown:
+            throw RenditionError(.unsupportedFormat, "The original is not a recognised image; upload a JPEG, PNG, WebP, GIF, HEIF/AVIF or TIFF image.")
+        }
+        let input = VipsInput(bytes: bytes, format: format)
+        let header: VipsImage
+        do {
+            header = try VipsImage.load(input, failOn: plan.hints.failOn)
+        } catch {
+            throw Self.translate(error, during: "reading the header")
+        }
+        let info = InputInfo(
+            format: format, width: header.width, height: header.height, orientation: header.orientation,
+            pages: header.pageCount, byteCount: bytes.count)
+        return (input, header, info)
+    }
+
+    func run(_ bytes: [UInt8]) throws(RenditionError) -> RenderResult {
+        let start = ContinuousClock.now
+        let (input, header, info) = try open(bytes)
+        // Refuse decompression bombs on the header's word, before a single pixel is decoded.
+        let (width, height) = info.width.multipliedReportingOverflow(by: info.height).overflow
+            ? (Int.max, 1) : (info.width, info.height)
+        guard width * height <= plan.maxInputPixels else {
+            throw RenditionError(
+                .tooManyPixels,
+                "The original declares \(info.width)×\(info.height) pixels, over this preset's limit of \(Quantity.describe(count: plan.maxInputPixels)); upload a smaller image.")
+        }
+        try deadline.check("before decoding")
+
+        let shrink = plan.predict(for: info).shrink
+        // Rotations and vertical flips read rows out of order; a streaming decoder cannot serve that.
+        let reordering = plan.transforms.contains { type(of: $0).role == .orientation } && info.orientation > 2
+        let access: Access = plan.hints.randomAccess || reordering ? .random : .sequential
+        let loaded: VipsImage
+        do {
+            loaded =
+                shrink == 1 && access == .sequential
+                ? header : try VipsImage.load(input, shrink: shrink, failOn: plan.hints.failOn, access: access)
+        } catch {
+            throw Self.translate(error, during: "opening the decoder")
+        }
+        let loadScale = Double(loaded.width) / Double(max(1, info.width))
+        let context = StageContext(deadline: deadline, input: info, resolutionScale: loadScale)
+        let loadMilliseconds = (ContinuousClock.now - start).milliseconds
+
+        var image = loaded
+        var steps: [RenderReport.Step] = []
+        for (stage, step) in zip(plan.transforms, plan.steps) {
+            try deadline.check("before \(step.name)")
+            let stepStart = ContinuousClock.now
+            do {
+                image = try stage.apply(to: image, context: context)
+            } catch {
+                throw Self.translate(error, during: step.name)
+            }
+            steps.append(
+                .init(name: step.name, width: image.width, height: image.height, milliseconds: (ContinuousClock.now - stepStart).milliseconds))
+        }
+        try deadline.check("before encoding")
+        let encodeStart = ContinuousClock.now
+        let bytes: [UInt8]
+        do {
+            bytes = try plan.output.encode(image, context: context)
+        } catch {
+            throw Self.translate(error, during: "encoding")
+        }
+        let end = ContinuousClock.now
+        let report = RenderReport(
+            input: info, shrinkOnLoad: shrink, loadedWidth: loaded.width, loadedHeight: loaded.height, steps: steps,
+            loadMilliseconds: loadMilliseconds, encodeMilliseconds: (end - encodeStart).milliseconds,
+            totalMilliseconds: (end - start).milliseconds, notes: context.notes)
+        return RenderResult(
+            bytes: bytes, mediaType: plan.output.mediaType, fileExtension: plan.output.fileExtension,
+            width: image.width, height: image.height, report: report)
+    }
+
+    /// Maps anything a stage or libvips threw to a ``RenditionError`` with a public message.
+    static func translate(_ error: any Error, during activity: String) -> RenditionError {
+        if let error = error as? RenditionError { return error }
+        guard let vips = error as? VipsError else {
+            return RenditionError(.internal, "The render failed unexpectedly while \(activity).", cause: StringError("\(error)"))
+        }
+        switch vips.kind {
+        case .killed:
+            return RenditionError(.deadlineExceeded, "The render ran out of time while \(activity); try again later or use a smaller original.", cause: vips)
+        case .decode:
+            return RenditionError(.corruptImage, "The original could not be decoded (corrupt or truncated); upload an intact image.", cause: vips)
+        case .blocked:
+            return RenditionError(.unsupportedFormat, "The original's format is not accepted; upload a JPEG, PNG, WebP, GIF, HEIF/AVIF or TIFF image.", cause: vips)
+        case .outOfMemory:
+            return RenditionError(.internal, "The render ran out of memory while \(activity); try a smaller original.", cause: vips)
+        default:
+            return RenditionError(.internal, "The render failed while \(activity).", cause: vips)
+        }
+    }
+}
+
+/// A non-`Sendable` error's description, kept as a cause.
+struct StringError: Error, Sendable, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension Duration {
+    /// The duration in milliseconds, as a decimal.
+    public var milliseconds: Double {
+        Double(components.seconds) * 1_000 + Double(components.attoseconds) / 1e15
+    }
+}

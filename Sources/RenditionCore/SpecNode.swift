@@ -1,0 +1,82 @@
+/// A position in a pipeline file, 1-based, for error messages.
+public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// A parsed pipeline document, independent of the syntax it came from: scalars stay text (their type
+/// is decided by the option that reads them) and every node remembers where it was written.
+public indirect enum SpecNode: Sendable {
+    case scalar(String, SourceLocation)
+    case mapping([SpecEntry], SourceLocation)
+    case sequence([SpecNode], SourceLocation)
+    case null(SourceLocation)
+
+    public var location: SourceLocation {
+        switch self {
+        case .scalar(_, let location), .mapping(_, let location), .sequence(_, let location),
+            .null(let location):
+            location
+        }
+    }
+
+    /// How the node reads in a message: `-1`, `a mapping`, `a list`, `nothing`.
+    public var found: String {
+        switch self {
+        case .scalar(let text, _): text.isEmpty ? "an empty string" : text
+        case .mapping: "a mapping"
+        case .sequence: "a list"
+        case .null: "nothing"
+        }
+    }
+}
+
+/// One `key: value` pair of a mapping.
+public struct SpecEntry: Sendable {
+    public var key: String
+    public var keyLocation: SourceLocation
+    public var value: SpecNode
+
+    public init(key: String, keyLocation: SourceLocation, value: SpecNode) {
+        self.key = key
+        self.keyLocation = keyLocation
+        self.value = value
+    }
+}
+
+/// One problem in a pipeline file, printed as `file:line:column: path: message`.
+public struct PipelineProblem: Error, Sendable, Hashable, CustomStringConvertible {
+    public var location: SourceLocation
+    /// Where in the document, such as `resize.width`, `stages[2]` or `limits.maxInputPixels`.
+    public var path: String
+    /// What was expected and what was found, such as `expected a positive integer, got -1`.
+    public var message: String
+
+    public init(_ location: SourceLocation, _ path: String, _ message: String) {
+        self.location = location
+        self.path = path
+        self.message = message
+    }
+
+    public var description: String {
+        path.isEmpty ? "\(location): \(message)" : "\(location): \(path): \(message)"
+    }
+}
+
+/// Every problem found in one or more pipeline files.
+public struct PipelineProblems: Error, Sendable, CustomStringConvertible {
+    public var problems: [PipelineProblem]
+
+    public init(_ problems: [PipelineProblem]) { self.problems = problems }
+
+    public var description: String { problems.map(\.description).joined(separator: "\n") }
+}

@@ -1,0 +1,167 @@
+public import Vips
+
+/// A stage: one named step of a pipeline file, with its options checked once when the file is planned.
+///
+/// Stages are values: built at plan time from ``StageOptions``, then shared by every render.
+public protocol Stage: Sendable {
+    /// The key in pipeline files, such as `resize`.
+    static var name: String { get }
+    /// One line for `rendition stages`.
+    static var summary: String { get }
+    /// Every option the stage accepts. Unknown options are errors.
+    static var options: [OptionSpec] { get }
+    /// Checks combinations of options; single values were already checked against ``options``.
+    /// Throws ``PipelineProblem`` or ``PipelineProblems`` (use ``StageOptions/problem(_:_:)``).
+    init(options: StageOptions) throws
+    /// Adds what the stage needs from the decoder (shrink-on-load, random access) to `hints`.
+    func contribute(to hints: inout LoadHints)
+    /// Whether `option` has any effect with the options this stage was built with (JPEG-only options on a
+    /// WebP encode do not). Plans list, and fingerprints count, only the options that apply.
+    func applies(_ option: String) -> Bool
+}
+
+extension Stage {
+    public func contribute(to hints: inout LoadHints) {}
+    public func applies(_ option: String) -> Bool { true }
+
+    /// A stage built from options given in code, checked exactly like a pipeline file's.
+    public static func make(_ values: [String: OptionValue] = [:]) throws -> Self {
+        let options = try StageOptions.check(stage: name, specs: Self.options, values: values).get()
+        return try Self(options: options)
+    }
+}
+
+/// What a transform does to geometry, for the order rules of a pipeline.
+public enum TransformRole: Sendable {
+    /// Applies the input's EXIF orientation; must come before any geometry stage.
+    case orientation
+    /// Changes the image's size or framing.
+    case geometry
+}
+
+/// A stage that turns an image into another image.
+public protocol TransformStage: Stage {
+    static var role: TransformRole { get }
+    /// The geometry after this stage, computed from the header alone; used to choose shrink-on-load and
+    /// to explain a plan. It must agree with ``apply(to:context:)`` up to rounding.
+    func predict(_ geometry: ImageGeometry) -> ImageGeometry
+    /// Adds this stage's operations to `image`'s pipeline. Runs on a render thread.
+    func apply(to image: VipsImage, context: StageContext) throws -> VipsImage
+}
+
+/// The last stage of every pipeline: turns the image into bytes.
+public protocol OutputStage: Stage {
+    /// The MIME type of the output, for `Content-Type`.
+    var mediaType: String { get }
+    /// The usual file extension, without a dot.
+    var fileExtension: String { get }
+    /// Encodes `image`, honouring `context`'s deadline while pixels are computed.
+    func encode(_ image: VipsImage, context: StageContext) throws -> [UInt8]
+}
+
+/// What the decoder should do for a plan, gathered from its stages before any input is seen.
+public struct LoadHints: Sendable, Hashable, Codable {
+    /// A stage downsizes, so the decoder may shrink while decoding (JPEG, WebP).
+    public var shrinkOnLoad = false
+    /// A stage reads pixels out of order (smart crop), so the decoded image is kept whole.
+    public var randomAccess = false
+    /// When the decoder gives up on damaged data.
+    public var failOn: FailOn = .error
+
+    public init() {}
+}
+
+/// Size and orientation of an image as it moves through a plan, predicted from the header.
+public struct ImageGeometry: Sendable, Hashable, Codable {
+    public var width: Int
+    public var height: Int
+    /// EXIF orientation still to apply (1 once oriented).
+    public var orientation: Int
+    /// The product of the scale factors applied so far (1 = original resolution).
+    public var scale: Double
+
+    public init(width: Int, height: Int, orientation: Int = 1, scale: Double = 1) {
+        self.width = width
+        self.height = height
+        self.orientation = orientation
+        self.scale = scale
+    }
+}
+
+/// What a stage knows about the render it is part of. One per render; used on one thread.
+public final class StageContext {
+    /// When the render must be finished.
+    public let deadline: Deadline
+    /// The input as its header described it.
+    public let input: InputInfo
+    /// Pixels of the current image per pixel of the same image computed without shrink-on-load: the
+    /// shrink factor's inverse until a stage sets an absolute size (then 1). Stages with coordinates in
+    /// full-resolution pixels (explicit crop boxes) multiply by it.
+    public var resolutionScale: Double
+    /// Things worth telling the preset's author, such as a clamp that applied.
+    public private(set) var notes: [String] = []
+
+    public init(deadline: Deadline, input: InputInfo, resolutionScale: Double) {
+        self.deadline = deadline
+        self.input = input
+        self.resolutionScale = resolutionScale
+    }
+
+    /// Records a note for reports.
+    public func note(_ text: String) { notes.append(text) }
+}
+
+/// A point in time by which a render must finish, on the monotonic clock.
+public struct Deadline: Sendable {
+    /// The instant, or `nil` for no deadline.
+    public let instant: ContinuousClock.Instant?
+
+    public init(_ instant: ContinuousClock.Instant?) { self.instant = instant }
+
+    /// No deadline.
+    public static let none = Deadline(nil)
+
+    /// `duration` from now.
+    public static func after(_ duration: Duration) -> Deadline { Deadline(.now + duration) }
+
+    /// Time left, or `nil` without a deadline. Negative once passed.
+    public var remaining: Duration? { instant.map { $0 - .now } }
+
+    /// Throws ``RenditionError/Code/deadlineExceeded`` if the deadline has passed.
+    public func check(_ activity: String) throws(RenditionError) {
+        if let remaining, remaining <= .zero {
+            throw RenditionError(
+                .deadlineExceeded,
+                "The render ran out of time \(activity); try again later or use a smaller original.")
+        }
+    }
+
+    /// Time left in whole microseconds (at least 1), or `nil` without a deadline.
+    public var remainingMicroseconds: Int64? {
+        remaining.map { max(1, $0.components.seconds * 1_000_000 + $0.components.attoseconds / 1_000_000_000_000) }
+    }
+}
+
+/// What an input's header says, read before any pixel is decoded.
+public struct InputInfo: Sendable, Hashable, Codable {
+    public var format: InputFormat
+    /// Width and height as stored (before EXIF orientation).
+    public var width: Int
+    public var height: Int
+    /// EXIF orientation, 1…8.
+    public var orientation: Int
+    /// Frames or pages in the file (only the first is rendered).
+    public var pages: Int
+    public var byteCount: Int
+
+    public init(format: InputFormat, width: Int, height: Int, orientation: Int, pages: Int, byteCount: Int) {
+        self.format = format
+        self.width = width
+        self.height = height
+        self.orientation = orientation
+        self.pages = pages
+        self.byteCount = byteCount
+    }
+
+    public var pixelCount: Int { width * height }
+}

@@ -1,0 +1,515 @@
+internal import CVips
+
+/// An input's bytes, held once by libvips and shared by every image decoded from them.
+///
+/// The bytes are copied into a libvips blob that frees itself when the last image reading from it is
+/// gone, so an image can outlive this value safely.
+public final class VipsInput {
+    let blob: UnsafeMutablePointer<VipsBlob>
+    /// The format the bytes were sniffed as.
+    public let format: InputFormat
+    /// The size of the input in bytes.
+    public let count: Int
+
+    /// Wraps `bytes` already sniffed as `format`.
+    public init(bytes: [UInt8], format: InputFormat) {
+        self.format = format
+        self.count = bytes.count
+        self.blob = bytes.withUnsafeBytes { raw in
+            rv_blob_new_copy(raw.baseAddress, raw.count)
+        }
+    }
+
+    deinit { rv_blob_unref(blob) }
+}
+
+/// When a decoder should give up on damaged input (libvips' `fail_on`).
+public enum FailOn: String, Sendable, CaseIterable, Codable {
+    /// Decode whatever can be decoded (best effort: truncated images come out partly grey).
+    case none
+    /// Fail on truncated input only.
+    case truncated
+    /// Fail on truncation and on decoder errors. Rendition's default.
+    case error
+    /// Fail on anything, warnings included.
+    case warning
+
+    var cValue: Int32 {
+        switch self {
+        case .none: Int32(VIPS_FAIL_ON_NONE.rawValue)
+        case .truncated: Int32(VIPS_FAIL_ON_TRUNCATED.rawValue)
+        case .error: Int32(VIPS_FAIL_ON_ERROR.rawValue)
+        case .warning: Int32(VIPS_FAIL_ON_WARNING.rawValue)
+        }
+    }
+}
+
+/// How pixels will be read: top to bottom once, or in any order.
+public enum Access: Sendable, Hashable {
+    /// Top to bottom, once: the decoder streams and memory stays small.
+    case sequential
+    /// Any order (rotation, smart crop): the decoded image is kept whole.
+    case random
+}
+
+/// Resampling kernels for ``VipsImage/resized(horizontalScale:verticalScale:kernel:)``.
+public enum Kernel: String, Sendable, CaseIterable {
+    case nearest, linear, cubic, mitchell, lanczos2, lanczos3
+
+    var cValue: VipsKernel {
+        switch self {
+        case .nearest: VIPS_KERNEL_NEAREST
+        case .linear: VIPS_KERNEL_LINEAR
+        case .cubic: VIPS_KERNEL_CUBIC
+        case .mitchell: VIPS_KERNEL_MITCHELL
+        case .lanczos2: VIPS_KERNEL_LANCZOS2
+        case .lanczos3: VIPS_KERNEL_LANCZOS3
+        }
+    }
+}
+
+/// Where libvips' smart crop looks for the interesting part.
+public enum Interesting: String, Sendable, CaseIterable {
+    case centre, entropy, attention
+
+    var cValue: VipsInteresting {
+        switch self {
+        case .centre: VIPS_INTERESTING_CENTRE
+        case .entropy: VIPS_INTERESTING_ENTROPY
+        case .attention: VIPS_INTERESTING_ATTENTION
+        }
+    }
+}
+
+/// A quarter-turn count, clockwise.
+public enum Rotation: Int, Sendable { case d90 = 90, d180 = 180, d270 = 270 }
+
+/// A mirror axis: `.horizontal` swaps left and right, `.vertical` swaps top and bottom.
+public enum FlipDirection: Sendable { case horizontal, vertical }
+
+/// How the pixel values of an image are to be understood (a subset of libvips' interpretations).
+public enum Interpretation: String, Sendable {
+    case bw = "b-w", srgb, rgb16, grey16, cmyk, lab, scrgb, xyz, multiband, other
+
+    init(_ value: VipsInterpretation) {
+        switch value {
+        case VIPS_INTERPRETATION_B_W: self = .bw
+        case VIPS_INTERPRETATION_sRGB: self = .srgb
+        case VIPS_INTERPRETATION_RGB16: self = .rgb16
+        case VIPS_INTERPRETATION_GREY16: self = .grey16
+        case VIPS_INTERPRETATION_CMYK: self = .cmyk
+        case VIPS_INTERPRETATION_LAB: self = .lab
+        case VIPS_INTERPRETATION_scRGB: self = .scrgb
+        case VIPS_INTERPRETATION_XYZ: self = .xyz
+        case VIPS_INTERPRETATION_MULTIBAND: self = .multiband
+        default: self = .other
+        }
+    }
+}
+
+/// Chroma subsampling for JPEG output.
+public enum Subsampling: String, Sendable, CaseIterable {
+    /// 4:2:0 below quality 90, 4:4:4 from 90 up (libvips' rule).
+    case auto
+    /// Always 4:2:0.
+    case on
+    /// Never (4:4:4).
+    case off
+
+    var cValue: VipsForeignSubsample {
+        switch self {
+        case .auto: VIPS_FOREIGN_SUBSAMPLE_AUTO
+        case .on: VIPS_FOREIGN_SUBSAMPLE_ON
+        case .off: VIPS_FOREIGN_SUBSAMPLE_OFF
+        }
+    }
+}
+
+/// One libvips image. Owns exactly one reference, released when this value goes away.
+///
+/// Images are lazy: operations build a pipeline and pixels are computed when the image is saved (or a
+/// pixel is read). An image is not `Sendable`: a render builds and evaluates it on one pooled thread.
+public final class VipsImage {
+    let pointer: UnsafeMutablePointer<CVips.VipsImage>
+
+    /// Takes over the reference an operation returned in `pointer`.
+    init(owning pointer: UnsafeMutablePointer<CVips.VipsImage>) {
+        self.pointer = pointer
+    }
+
+    deinit { g_object_unref(UnsafeMutableRawPointer(pointer)) }
+
+    /// Runs one libvips operation that writes an output image, and wraps the output.
+    static func make(
+        _ operation: String,
+        _ body: (UnsafeMutablePointer<UnsafeMutablePointer<CVips.VipsImage>?>) -> Int32
+    ) throws(VipsError) -> VipsImage {
+        var out: UnsafeMutablePointer<CVips.VipsImage>?
+        let result = body(&out)
+        guard result == 0, let out else {
+            if let out { g_object_unref(UnsafeMutableRawPointer(out)) }
+            throw lastError(operation)
+        }
+        return VipsImage(owning: out)
+    }
+
+    // MARK: Loading
+
+    /// Opens `input` with its own loader. Only the header is read now; pixels are decoded on demand.
+    ///
+    /// - Parameters:
+    ///   - shrink: a shrink-on-load factor (1, 2, 4 or 8) that JPEG and WebP apply while decoding.
+    ///   - failOn: when decoding gives up on damaged data.
+    ///   - access: the order pixels will be read in.
+    public static func load(
+        _ input: VipsInput,
+        shrink: Int = 1,
+        failOn: FailOn = .error,
+        access: Access = .sequential
+    ) throws(VipsError) -> VipsImage {
+        let format: RVFormat =
+            switch input.format {
+            case .jpeg: RV_FORMAT_JPEG
+            case .png: RV_FORMAT_PNG
+            case .webp: RV_FORMAT_WEBP
+            case .gif: RV_FORMAT_GIF
+            case .heif: RV_FORMAT_HEIF
+            case .tiff: RV_FORMAT_TIFF
+            }
+        return try make("\(input.format.rawValue)load") { out in
+            rv_load(input.blob, format, Int32(shrink), failOn.cValue, access == .sequential ? 1 : 0, out)
+        }
+    }
+
+    // MARK: Header
+
+    /// Width in pixels.
+    public var width: Int { Int(vips_image_get_width(pointer)) }
+    /// Height in pixels (of one page, for the multi-page formats Rendition loads).
+    public var height: Int { Int(vips_image_get_height(pointer)) }
+    /// Number of bands (channels).
+    public var bands: Int { Int(vips_image_get_bands(pointer)) }
+    /// How the bands are to be understood.
+    public var interpretation: Interpretation { Interpretation(vips_image_get_interpretation(pointer)) }
+    /// Whether the last band is alpha.
+    public var hasAlpha: Bool { vips_image_hasalpha(pointer) != 0 }
+    /// Whether the band format is unsigned 8-bit.
+    public var isEightBit: Bool { vips_image_get_format(pointer) == VIPS_FORMAT_UCHAR }
+    /// The EXIF orientation, 1…8 (1 when absent or out of range).
+    public var orientation: Int {
+        let value = Int(vips_image_get_orientation(pointer))
+        return (1...8).contains(value) ? value : 1
+    }
+    /// The number of pages (frames) the file holds, 1 for single images.
+    public var pageCount: Int { max(1, Int(vips_image_get_n_pages(pointer))) }
+
+    /// Whether metadata `field` is set (such as `exif-data`, `icc-profile-data`, `orientation`).
+    public func hasField(_ field: String) -> Bool {
+        vips_image_get_typeof(pointer, field) != 0
+    }
+
+    /// All metadata field names.
+    public var fieldNames: [String] {
+        guard let names = vips_image_get_fields(pointer) else { return [] }
+        defer { g_strfreev(names) }
+        var result: [String] = []
+        var index = 0
+        while let name = names[index] {
+            result.append(String(cString: name))
+            index += 1
+        }
+        return result
+    }
+
+    /// The string value of `field` (for string and EXIF fields), or `nil`.
+    public func string(_ field: String) -> String? {
+        guard hasField(field) else { return nil }
+        var value: UnsafeMutablePointer<CChar>?
+        guard vips_image_get_as_string(pointer, field, &value) == 0, let value else {
+            vips_error_clear()
+            return nil
+        }
+        defer { g_free(value) }
+        return String(cString: value)
+    }
+
+    /// A copy whose metadata has integer `field` set to `value` (pixels are shared, not copied).
+    public func setting(_ field: String, to value: Int) throws(VipsError) -> VipsImage {
+        let copy = try VipsImage.make("copy") { rv_copy(pointer, $0) }
+        vips_image_set_int(copy.pointer, field, Int32(value))
+        return copy
+    }
+
+    /// A copy whose metadata has string `field` set to `value`.
+    public func setting(_ field: String, to value: String) throws(VipsError) -> VipsImage {
+        let copy = try VipsImage.make("copy") { rv_copy(pointer, $0) }
+        vips_image_set_string(copy.pointer, field, value)
+        return copy
+    }
+
+    /// A copy without the metadata fields for which `shouldRemove` answers `true`.
+    public func removingFields(where shouldRemove: (String) -> Bool) throws(VipsError) -> VipsImage {
+        let copy = try VipsImage.make("copy") { rv_copy(pointer, $0) }
+        for field in fieldNames where shouldRemove(field) {
+            _ = vips_image_remove(copy.pointer, field)
+        }
+        return copy
+    }
+
+    // MARK: Geometry
+
+    /// Applies the EXIF orientation and removes the tag (libvips `autorot`).
+    public func autorotated() throws(VipsError) -> VipsImage {
+        try VipsImage.make("autorot") { rv_autorot(pointer, $0) }
+    }
+
+    /// Rotated clockwise by a multiple of 90°.
+    public func rotated(_ rotation: Rotation) throws(VipsError) -> VipsImage {
+        let angle: VipsAngle =
+            switch rotation {
+            case .d90: VIPS_ANGLE_D90
+            case .d180: VIPS_ANGLE_D180
+            case .d270: VIPS_ANGLE_D270
+            }
+        return try VipsImage.make("rot") { rv_rot(pointer, $0, angle) }
+    }
+
+    /// Mirrored along `direction`.
+    public func flipped(_ direction: FlipDirection) throws(VipsError) -> VipsImage {
+        let value = direction == .horizontal ? VIPS_DIRECTION_HORIZONTAL : VIPS_DIRECTION_VERTICAL
+        return try VipsImage.make("flip") { rv_flip(pointer, $0, value) }
+    }
+
+    /// The rectangle at (`left`, `top`) of `width`×`height`; it must lie inside the image.
+    public func extracting(left: Int, top: Int, width: Int, height: Int) throws(VipsError) -> VipsImage {
+        try VipsImage.make("extract_area") {
+            rv_extract_area(pointer, $0, Int32(left), Int32(top), Int32(width), Int32(height))
+        }
+    }
+
+    /// A `width`×`height` crop placed where libvips finds the image most interesting.
+    public func smartCropped(width: Int, height: Int, interesting: Interesting) throws(VipsError) -> VipsImage {
+        try VipsImage.make("smartcrop") {
+            rv_smartcrop(pointer, $0, Int32(width), Int32(height), interesting.cValue)
+        }
+    }
+
+    /// Resampled by the given factors with `kernel`.
+    public func resized(horizontalScale: Double, verticalScale: Double, kernel: Kernel) throws(VipsError)
+        -> VipsImage
+    {
+        try VipsImage.make("resize") { rv_resize(pointer, $0, horizontalScale, verticalScale, kernel.cValue) }
+    }
+
+    /// Placed at (`x`, `y`) on a `width`×`height` canvas filled with `background` (one value per band).
+    public func embedded(x: Int, y: Int, width: Int, height: Int, background: [Double]) throws(VipsError)
+        -> VipsImage
+    {
+        try VipsImage.make("embed") { out in
+            background.withUnsafeBufferPointer {
+                rv_embed_background(
+                    pointer, out, Int32(x), Int32(y), Int32(width), Int32(height), $0.baseAddress,
+                    Int32($0.count))
+            }
+        }
+    }
+
+    /// `sub` drawn over this image with its top-left corner at (`x`, `y`).
+    public func inserting(_ sub: VipsImage, x: Int, y: Int) throws(VipsError) -> VipsImage {
+        try VipsImage.make("insert") { rv_insert(pointer, sub.pointer, $0, Int32(x), Int32(y)) }
+    }
+
+    // MARK: Colour
+
+    /// Alpha composited over `background` (one value per colour band); the alpha band is removed.
+    public func flattened(background: [Double]) throws(VipsError) -> VipsImage {
+        try VipsImage.make("flatten") { out in
+            background.withUnsafeBufferPointer { rv_flatten(pointer, out, $0.baseAddress, Int32($0.count)) }
+        }
+    }
+
+    /// Transformed to the ICC profile `outputProfile` (a path, or one of libvips' built-ins `srgb`,
+    /// `cmyk`, `p3`). `inputProfile` is assumed when the image has none; with `useEmbedded: false` it
+    /// replaces the embedded one.
+    public func iccTransformed(to outputProfile: String, inputProfile: String? = nil, useEmbedded: Bool = true)
+        throws(VipsError) -> VipsImage
+    {
+        try VipsImage.make("icc_transform") {
+            rv_icc_transform(pointer, $0, outputProfile, inputProfile, useEmbedded ? 1 : 0)
+        }
+    }
+
+    /// Converted to 8-bit sRGB (or 8-bit B-W for single-band images) by libvips' colourspace rules.
+    public func colourspace(_ space: Interpretation) throws(VipsError) -> VipsImage {
+        let value: VipsInterpretation =
+            switch space {
+            case .bw: VIPS_INTERPRETATION_B_W
+            case .cmyk: VIPS_INTERPRETATION_CMYK
+            case .grey16: VIPS_INTERPRETATION_GREY16
+            case .rgb16: VIPS_INTERPRETATION_RGB16
+            case .lab: VIPS_INTERPRETATION_LAB
+            case .scrgb: VIPS_INTERPRETATION_scRGB
+            case .xyz: VIPS_INTERPRETATION_XYZ
+            case .srgb, .multiband, .other: VIPS_INTERPRETATION_sRGB
+            }
+        return try VipsImage.make("colourspace") { rv_colourspace(pointer, $0, value) }
+    }
+
+    /// Cast to unsigned 8-bit, clipping.
+    public func castToEightBit() throws(VipsError) -> VipsImage {
+        try VipsImage.make("cast") { rv_cast(pointer, $0, VIPS_FORMAT_UCHAR) }
+    }
+
+    /// With a constant band `value` appended (for example an opaque alpha band).
+    public func appendingBand(_ value: Double) throws(VipsError) -> VipsImage {
+        try VipsImage.make("bandjoin_const") { rv_bandjoin_const1(pointer, $0, value) }
+    }
+
+    /// With `other`'s bands appended.
+    public func appendingBands(of other: VipsImage) throws(VipsError) -> VipsImage {
+        try VipsImage.make("bandjoin") { rv_bandjoin2(pointer, other.pointer, $0) }
+    }
+
+    /// Bands `band..<band + count`.
+    public func extractingBands(_ band: Int, count: Int = 1) throws(VipsError) -> VipsImage {
+        try VipsImage.make("extract_band") { rv_extract_band(pointer, $0, Int32(band), Int32(count)) }
+    }
+
+    // MARK: Evaluation
+
+    /// Kills any computation of this image (and of images made from it) once `microseconds` have passed.
+    /// A killed computation fails with a ``VipsError`` of kind ``VipsError/Kind/killed``.
+    public func setDeadline(microseconds: Int64) {
+        rv_set_deadline(pointer, gint64(max(0, microseconds)))
+    }
+
+    /// The pixel at (`x`, `y`), one value per band. Computes what is needed to get it.
+    public func pixel(x: Int, y: Int) throws(VipsError) -> [Double] {
+        var vector: UnsafeMutablePointer<Double>?
+        var count: Int32 = 0
+        try check(rv_getpoint(pointer, &vector, &count, Int32(x), Int32(y)), "getpoint")
+        defer { g_free(vector) }
+        return (0..<Int(count)).map { vector![$0] }
+    }
+
+    /// The mean of every band of every pixel.
+    public func average() throws(VipsError) -> Double {
+        var value = 0.0
+        try check(rv_avg(pointer, &value), "avg")
+        return value
+    }
+
+    /// Every pixel, band-interleaved, after casting to 8-bit.
+    public func pixelBytes() throws(VipsError) -> [UInt8] {
+        let eight = isEightBit ? self : try castToEightBit()
+        var length = 0
+        guard let memory = rv_write_to_memory(eight.pointer, &length) else {
+            throw lastError("write_to_memory")
+        }
+        defer { g_free(memory) }
+        return Array(UnsafeRawBufferPointer(start: memory, count: length))
+    }
+
+    // MARK: Saving
+
+    /// Runs a saver that fills a g_malloc'd buffer and copies it out.
+    private func save(
+        _ operation: String,
+        _ body: (UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutablePointer<Int>) -> Int32
+    ) throws(VipsError) -> [UInt8] {
+        var buffer: UnsafeMutableRawPointer?
+        var length = 0
+        let result = body(&buffer, &length)
+        defer { g_free(buffer) }
+        guard result == 0, let buffer else { throw lastError(operation) }
+        return Array(UnsafeRawBufferPointer(start: buffer, count: length))
+    }
+
+    /// Encoded as JPEG.
+    public func jpegData(
+        quality: Int,
+        progressive: Bool = false,
+        optimizeCoding: Bool = true,
+        subsampling: Subsampling = .auto,
+        strip: Bool = true
+    ) throws(VipsError) -> [UInt8] {
+        try save("jpegsave_buffer") {
+            rv_jpegsave_buffer(
+                pointer, $0, $1, Int32(quality), progressive ? 1 : 0, optimizeCoding ? 1 : 0,
+                subsampling.cValue, strip ? 1 : 0)
+        }
+    }
+
+    /// Encoded as WebP.
+    public func webpData(
+        quality: Int,
+        lossless: Bool = false,
+        effort: Int = 4,
+        smartSubsample: Bool = false,
+        strip: Bool = true
+    ) throws(VipsError) -> [UInt8] {
+        try save("webpsave_buffer") {
+            rv_webpsave_buffer(
+                pointer, $0, $1, Int32(quality), lossless ? 1 : 0, Int32(effort), smartSubsample ? 1 : 0,
+                strip ? 1 : 0)
+        }
+    }
+
+    /// Encoded as PNG.
+    public func pngData(strip: Bool = true) throws(VipsError) -> [UInt8] {
+        try save("pngsave_buffer") { rv_pngsave_buffer(pointer, $0, $1, strip ? 1 : 0) }
+    }
+
+    /// Encoded as TIFF.
+    public func tiffData() throws(VipsError) -> [UInt8] {
+        try save("tiffsave_buffer") { rv_tiffsave_buffer(pointer, $0, $1) }
+    }
+
+    /// Encoded as GIF.
+    public func gifData() throws(VipsError) -> [UInt8] {
+        try save("gifsave_buffer") { rv_gifsave_buffer(pointer, $0, $1) }
+    }
+
+    /// Encoded as HEIF (HEVC) or, with `avif`, AVIF.
+    public func heifData(avif: Bool) throws(VipsError) -> [UInt8] {
+        try save("heifsave_buffer") { rv_heifsave_buffer(pointer, $0, $1, avif ? 1 : 0) }
+    }
+
+    // MARK: Generators
+
+    /// A `width`×`height` image with every pixel `color` (its count is the band count), 8-bit.
+    public static func solid(width: Int, height: Int, color: [Double]) throws(VipsError) -> VipsImage {
+        try make("solid") { out in
+            color.withUnsafeBufferPointer {
+                rv_solid(out, Int32(width), Int32(height), $0.baseAddress, Int32($0.count))
+            }
+        }
+    }
+
+    /// 8-bit Gaussian noise, one band.
+    public static func noise(width: Int, height: Int, mean: Double = 128, sigma: Double = 40) throws(VipsError)
+        -> VipsImage
+    {
+        try make("gaussnoise") { rv_gaussnoise($0, Int32(width), Int32(height), mean, sigma) }
+    }
+
+    /// A horizontal ramp from black to white, 8-bit, one band.
+    public static func ramp(width: Int, height: Int) throws(VipsError) -> VipsImage {
+        try make("grey") { rv_grey($0, Int32(width), Int32(height)) }
+    }
+
+    /// A copy decoded to memory with a filled rectangle drawn on it.
+    public func drawingRectangle(color: [Double], left: Int, top: Int, width: Int, height: Int) throws(VipsError)
+        -> VipsImage
+    {
+        guard let memory = vips_image_copy_memory(pointer) else { throw lastError("copy_memory") }
+        let copy = VipsImage(owning: memory)
+        try color.withUnsafeBufferPointer { (ink) throws(VipsError) in
+            try check(
+                rv_draw_rect(
+                    copy.pointer, ink.baseAddress, Int32(ink.count), Int32(left), Int32(top), Int32(width),
+                    Int32(height)), "draw_rect")
+        }
+        return copy
+    }
+}
