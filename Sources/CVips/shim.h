@@ -98,12 +98,14 @@ static inline int rv_load(VipsBlob *blob, RVFormat format, int shrink, int fail_
     return result;
 }
 
-/// The name of the loader libvips itself would pick for a buffer, or NULL. Used only to prove that
-/// blocked loaders stay blocked.
-static inline const char *rv_find_load_buffer(const void *data, size_t length) {
-    const char *name = vips_foreign_find_load_buffer(data, length);
-    vips_error_clear();
-    return name;
+/// Opens a buffer the generic way (libvips picks the loader by sniffing) and closes it again.
+/// Rendition never loads like this; it exists to prove that blocked loaders stay unreachable.
+static inline int rv_generic_open_buffer(const void *data, size_t length) {
+    VipsImage *image = vips_image_new_from_buffer(data, length, "", NULL);
+    if (!image)
+        return -1;
+    g_object_unref(image);
+    return 0;
 }
 
 /// Evaluation deadline: the eval signal fires as libvips computes tiles; past the deadline it sets the
@@ -195,6 +197,10 @@ static inline int rv_cast(VipsImage *in, VipsImage **out, VipsBandFormat format)
     return vips_cast(in, out, format, NULL);
 }
 static inline int rv_copy(VipsImage *in, VipsImage **out) { return vips_copy(in, out, NULL); }
+/// A copy that declares a different interpretation (the pixels are unchanged).
+static inline int rv_copy_interpretation(VipsImage *in, VipsImage **out, VipsInterpretation space) {
+    return vips_copy(in, out, "interpretation", space, NULL);
+}
 static inline int rv_bandjoin_const1(VipsImage *in, VipsImage **out, double c) {
     return vips_bandjoin_const1(in, out, c, NULL);
 }

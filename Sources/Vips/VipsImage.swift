@@ -105,6 +105,20 @@ public enum Interpretation: String, Sendable {
         default: self = .other
         }
     }
+
+    var cValue: VipsInterpretation {
+        switch self {
+        case .bw: VIPS_INTERPRETATION_B_W
+        case .cmyk: VIPS_INTERPRETATION_CMYK
+        case .grey16: VIPS_INTERPRETATION_GREY16
+        case .rgb16: VIPS_INTERPRETATION_RGB16
+        case .lab: VIPS_INTERPRETATION_LAB
+        case .scrgb: VIPS_INTERPRETATION_scRGB
+        case .xyz: VIPS_INTERPRETATION_XYZ
+        case .multiband: VIPS_INTERPRETATION_MULTIBAND
+        case .srgb, .other: VIPS_INTERPRETATION_sRGB
+        }
+    }
 }
 
 /// Chroma subsampling for JPEG output.
@@ -341,18 +355,12 @@ public final class VipsImage {
 
     /// Converted to 8-bit sRGB (or 8-bit B-W for single-band images) by libvips' colourspace rules.
     public func colourspace(_ space: Interpretation) throws(VipsError) -> VipsImage {
-        let value: VipsInterpretation =
-            switch space {
-            case .bw: VIPS_INTERPRETATION_B_W
-            case .cmyk: VIPS_INTERPRETATION_CMYK
-            case .grey16: VIPS_INTERPRETATION_GREY16
-            case .rgb16: VIPS_INTERPRETATION_RGB16
-            case .lab: VIPS_INTERPRETATION_LAB
-            case .scrgb: VIPS_INTERPRETATION_scRGB
-            case .xyz: VIPS_INTERPRETATION_XYZ
-            case .srgb, .multiband, .other: VIPS_INTERPRETATION_sRGB
-            }
-        return try VipsImage.make("colourspace") { rv_colourspace(pointer, $0, value) }
+        try VipsImage.make("colourspace") { rv_colourspace(pointer, $0, space.cValue) }
+    }
+
+    /// The same pixels declared as `space` (no conversion), for images assembled band by band.
+    public func declaring(_ space: Interpretation) throws(VipsError) -> VipsImage {
+        try VipsImage.make("copy") { rv_copy_interpretation(pointer, $0, space.cValue) }
     }
 
     /// Cast to unsigned 8-bit, clipping.

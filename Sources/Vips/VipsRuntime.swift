@@ -29,15 +29,12 @@ public enum VipsRuntime {
         String(cString: vips_version_string())
     }
 
-    /// The loader libvips itself would choose for these bytes (such as `svgload_buffer`), or `nil` when
-    /// none would (because it is blocked or nothing recognises the bytes). Rendition never loads through
-    /// this path; it exists to prove that refused loaders stay unreachable.
-    public static func loaderLibvipsWouldUse(for bytes: [UInt8]) -> String? {
-        bytes.withUnsafeBytes { raw -> String? in
-            guard let base = raw.baseAddress, let name = rv_find_load_buffer(base, raw.count) else {
-                return nil
-            }
-            return String(cString: name)
+    /// Why libvips itself refuses to open `bytes` when asked to pick a loader by sniffing, or `nil` when it
+    /// opens them. Rendition never loads this way (it calls one allow-listed loader by name); this exists
+    /// to prove that the refused loaders (SVG, PDF, ImageMagick, …) are blocked inside libvips too.
+    public static func genericOpenError(for bytes: [UInt8]) -> VipsError? {
+        bytes.withUnsafeBytes { raw -> VipsError? in
+            rv_generic_open_buffer(raw.baseAddress, raw.count) == 0 ? nil : lastError("new_from_buffer")
         }
     }
 

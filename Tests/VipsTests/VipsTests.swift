@@ -1,0 +1,99 @@
+import Testing
+import TestSupport
+import Vips
+
+@Suite struct SniffTests {
+    @Test(arguments: [
+        ([0xFF, 0xD8, 0xFF, 0xE0], InputFormat.jpeg),
+        ([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], .png),
+        (Array("GIF89a".utf8), .gif),
+        (Array("RIFF\u{0}\u{0}\u{0}\u{0}WEBPVP8 ".utf8), .webp),
+        ([0x49, 0x49, 0x2A, 0x00], .tiff),
+        ([0x4D, 0x4D, 0x00, 0x2A], .tiff),
+        ([0, 0, 0, 0x1C] + Array("ftypavif".utf8), .heif),
+        ([0, 0, 0, 0x18] + Array("ftypheic".utf8), .heif),
+    ] as [([UInt8], InputFormat)])
+    func recognisesAcceptedFormats(bytes: [UInt8], format: InputFormat) {
+        #expect(SniffResult(bytes) == .supported(format))
+    }
+
+    @Test(arguments: [
+        ("<svg xmlns='http://www.w3.org/2000/svg'/>", "SVG"),
+        ("  <?xml version='1.0'?><svg/>", "XML or SVG"),
+        ("%PDF-1.7\n", "PDF"),
+        ("%!PS-Adobe-3.0 EPSF-3.0", "PostScript"),
+        ("<!DOCTYPE html><html></html>", "HTML"),
+        ("<html><body>hi</body></html>", "HTML"),
+        ("push graphic-context\nviewbox 0 0 640 480", "MVG"),
+        ("just some words in a file", "text"),
+    ])
+    func refusesEverythingElse(text: String, kind: String) {
+        #expect(SniffResult(Array(text.utf8)) == .refused(kind))
+    }
+
+    @Test func emptyAndBinaryJunk() {
+        #expect(SniffResult([UInt8]()) == .empty)
+        #expect(SniffResult([0x00, 0x01, 0x02, 0x03, 0xFE]) == .unknown)
+    }
+}
+
+@Suite struct LibvipsTests {
+    init() throws { try VipsRuntime.start() }
+
+    @Test func refusedLoadersAreBlockedInsideLibvips() throws {
+        // Even if a file slipped past sniffing, libvips itself refuses to load it.
+        let svg = Array("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"/>".utf8)
+        let ppm = Array("P6\n2 2\n255\n".utf8) + [UInt8](repeating: 0, count: 12)
+        // Not PDF: libvips 8.14's PDF loader opens the document in its own build step, before the block is
+        // checked, so poppler would still parse it. That is why Rendition sniffs first and only ever calls
+        // the allow-listed loaders by name (see the engine's refusal tests).
+        for bytes in [svg, ppm] {
+            let error = VipsRuntime.genericOpenError(for: bytes)
+            #expect(error?.kind == .blocked, "\(String(describing: error))")
+        }
+        // Allowed formats still open.
+        let jpeg = try VipsImage.solid(width: 8, height: 8, color: [1, 2, 3]).jpegData(quality: 80)
+        #expect(VipsRuntime.genericOpenError(for: jpeg) == nil)
+    }
+
+    @Test func headerIsReadWithoutDecoding() throws {
+        let bytes = try Fixtures.jpeg(Fixtures.upright(width: 640, height: 480))
+        let image = try VipsImage.load(VipsInput(bytes: bytes, format: .jpeg))
+        #expect(image.width == 640 && image.height == 480 && image.bands == 3)
+        #expect(image.orientation == 1)
+    }
+
+    @Test(arguments: [2, 4, 8])
+    func jpegShrinkOnLoadDecodesSmaller(shrink: Int) throws {
+        let bytes = try Fixtures.jpeg(Fixtures.upright(width: 1600, height: 1200))
+        let image = try VipsImage.load(VipsInput(bytes: bytes, format: .jpeg), shrink: shrink)
+        #expect(image.width == 1600 / shrink && image.height == 1200 / shrink)
+    }
+
+    @Test func webpShrinkOnLoadDecodesSmaller() throws {
+        let bytes = try Fixtures.upright(width: 1600, height: 1200).webpData(quality: 80)
+        let image = try VipsImage.load(VipsInput(bytes: bytes, format: .webp), shrink: 4)
+        #expect(image.width == 400 && image.height == 300)
+    }
+
+    @Test func decodeErrorsAreClassified() throws {
+        let bytes = Fixtures.truncated(try Fixtures.jpeg(Fixtures.photo(width: 800, height: 600)), keeping: 0.5)
+        let image = try VipsImage.load(VipsInput(bytes: bytes, format: .jpeg))
+        let error = #expect(throws: VipsError.self) { _ = try image.pngData() }
+        #expect(error?.kind == .decode)
+    }
+
+    @Test func deadlineKillsEvaluation() throws {
+        let image = try VipsImage.noise(width: 6000, height: 6000)
+        image.setDeadline(microseconds: 1)
+        let error = #expect(throws: VipsError.self) { _ = try image.jpegData(quality: 80) }
+        #expect(error?.kind == .killed)
+    }
+
+    @Test func classificationTable() {
+        #expect(VipsError(operation: "x", detail: "VipsImage: killed for image \"a\"").kind == .killed)
+        #expect(VipsError(operation: "x", detail: "VipsJpeg: Premature end of JPEG file").kind == .decode)
+        #expect(VipsError(operation: "x", detail: "vips_tracked_malloc: out of memory").kind == .outOfMemory)
+        #expect(VipsError(operation: "x", detail: "something else entirely").kind == .other)
+    }
+}
