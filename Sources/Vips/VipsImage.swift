@@ -485,13 +485,14 @@ public final class VipsImage {
 
     // MARK: Generators
 
-    /// A `width`×`height` image with every pixel `color` (its count is the band count), 8-bit.
+    /// A `width`×`height` image with every pixel `color` (its count is the band count), 8-bit, declared
+    /// grey (1–2 bands) or sRGB (3–4 bands), the last band of 2 or 4 being alpha.
     public static func solid(width: Int, height: Int, color: [Double]) throws(VipsError) -> VipsImage {
         try make("solid") { out in
             color.withUnsafeBufferPointer {
                 rv_solid(out, Int32(width), Int32(height), $0.baseAddress, Int32($0.count))
             }
-        }
+        }.declaring(color.count <= 2 ? .bw : .srgb)
     }
 
     /// 8-bit Gaussian noise, one band.
