@@ -86,8 +86,13 @@ public struct Encode: OutputStage {
                 quality: quality, progressive: progressive, optimizeCoding: optimizeCoding, subsampling: subsampling,
                 strip: strip)
         case .webp:
-            return try output.webpData(
+            let bytes = try output.webpData(
                 quality: quality, lossless: lossless, effort: effort, smartSubsample: smartSubsample, strip: strip)
+            if strip { return bytes }
+            var unwanted: Set<String> = [WebPChunks.xmp]
+            if !keep.contains("copyright") { unwanted.insert(WebPChunks.exif) }
+            if !keep.contains("icc") { unwanted.insert(WebPChunks.icc) }
+            return WebPChunks.removing(unwanted, from: bytes)
         }
     }
 
@@ -105,14 +110,14 @@ public struct Encode: OutputStage {
         return result.isEightBit ? result : try result.castToEightBit()
     }
 
-    /// The image with only the metadata `keep` names (the saver strips everything when `keep` is empty).
+    /// The image with only the metadata `keep` names. The savers' own `strip` is not enough on its own:
+    /// libvips 8.14's WebP saver still writes the EXIF block it finds, orientation tag included.
     func keepOnly(_ image: VipsImage) throws -> VipsImage {
-        guard !keep.isEmpty else { return image }
+        let metadata = ["exif-data", "xmp-data", "iptc-data", "icc-profile-data", "orientation", "jpeg-thumbnail-data"]
         return try image.removingFields { field in
             if field == "icc-profile-data" { return !keep.contains("icc") }
             if field == "exif-ifd0-Copyright" { return !keep.contains("copyright") }
-            return field == "exif-data" || field == "xmp-data" || field == "iptc-data" || field == "orientation"
-                || field.hasPrefix("exif-") || field.hasPrefix("jpeg-thumbnail")
+            return metadata.contains(field) || field.hasPrefix("exif-")
         }
     }
 }

@@ -448,7 +448,7 @@ public final class VipsImage {
         }
     }
 
-    /// Encoded as WebP.
+    /// Encoded as WebP. With `strip`, the file carries no EXIF, XMP or ICC chunk.
     public func webpData(
         quality: Int,
         lossless: Bool = false,
@@ -456,11 +456,12 @@ public final class VipsImage {
         smartSubsample: Bool = false,
         strip: Bool = true
     ) throws(VipsError) -> [UInt8] {
-        try save("webpsave_buffer") {
+        let bytes = try save("webpsave_buffer") {
             rv_webpsave_buffer(
                 pointer, $0, $1, Int32(quality), lossless ? 1 : 0, Int32(effort), smartSubsample ? 1 : 0,
                 strip ? 1 : 0)
         }
+        return strip ? WebPChunks.removing([WebPChunks.exif, WebPChunks.xmp, WebPChunks.icc], from: bytes) : bytes
     }
 
     /// Encoded as PNG.

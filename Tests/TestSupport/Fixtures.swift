@@ -111,9 +111,10 @@ public enum Marker: String, Sendable {
 
     public init(_ pixel: [Double]) {
         let (r, g, b) = (pixel[0], pixel.count > 2 ? pixel[1] : pixel[0], pixel.count > 2 ? pixel[2] : pixel[0])
-        if r > 160 && g < 90 && b < 90 {
+        // Dominance rather than exact values: a round trip through CMYK dulls blue to about (52, 62, 137).
+        if r > 150 && r > g + 80 && r > b + 80 {
             self = .red
-        } else if b > 160 && r < 90 && g < 90 {
+        } else if b > 120 && b > r + 60 && b > g + 60 {
             self = .blue
         } else if abs(r - 128) < 30 && abs(g - 128) < 30 && abs(b - 128) < 30 {
             self = .grey
