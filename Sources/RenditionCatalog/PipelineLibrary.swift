@@ -25,7 +25,7 @@ public struct PipelineLibrary: Sendable {
         } catch {
             return .failure(
                 PipelineProblems([
-                    PipelineProblem(SourceLocation(file: path, line: 1, column: 1), "", "cannot read the file: \(error.localizedDescription)")
+                    PipelineProblem(SpecLocation(file: path, line: 1, column: 1), "", "cannot read the file: \(error.localizedDescription)")
                 ]))
         }
         return planText(text, name: name, source: path, planner: planner)
@@ -49,7 +49,7 @@ public struct PipelineLibrary: Sendable {
         for path in paths {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                problems.append(PipelineProblem(SourceLocation(file: path, line: 1, column: 1), "", "no such file or folder"))
+                problems.append(PipelineProblem(SpecLocation(file: path, line: 1, column: 1), "", "no such file or folder"))
                 continue
             }
             if isDirectory.boolValue {
@@ -57,7 +57,7 @@ public struct PipelineLibrary: Sendable {
                 let found = names.filter { extensions.contains(URL(fileURLWithPath: $0).pathExtension) && !$0.hasPrefix(".") }
                     .sorted().map { URL(fileURLWithPath: path).appendingPathComponent($0).relativePath }
                 if found.isEmpty {
-                    problems.append(PipelineProblem(SourceLocation(file: path, line: 1, column: 1), "", "no .yaml pipeline files in this folder"))
+                    problems.append(PipelineProblem(SpecLocation(file: path, line: 1, column: 1), "", "no .yaml pipeline files in this folder"))
                 }
                 files += found
             } else {
@@ -72,7 +72,7 @@ public struct PipelineLibrary: Sendable {
                 if let other = plans[plan.name] {
                     problems.append(
                         PipelineProblem(
-                            SourceLocation(file: file, line: 1, column: 1), "",
+                            SpecLocation(file: file, line: 1, column: 1), "",
                             "preset \"\(plan.name)\" is already defined by \(other.source); rename one file"))
                 } else {
                     plans[plan.name] = plan

@@ -5,7 +5,7 @@ internal import Yams
 public enum YAMLDocument {
     /// Parses `text` read from `file`. A syntax error becomes one located ``PipelineProblem``.
     public static func parse(_ text: String, file: String) -> Result<SpecNode, PipelineProblem> {
-        let start = SourceLocation(file: file, line: 1, column: 1)
+        let start = SpecLocation(file: file, line: 1, column: 1)
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
@@ -20,8 +20,8 @@ public enum YAMLDocument {
         return convert(node, file: file)
     }
 
-    private static func location(_ mark: Mark?, _ file: String) -> SourceLocation {
-        SourceLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1)
+    private static func location(_ mark: Mark?, _ file: String) -> SpecLocation {
+        SpecLocation(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1)
     }
 
     private static func convert(_ node: Node, file: String) -> Result<SpecNode, PipelineProblem> {
@@ -69,7 +69,7 @@ public enum YAMLDocument {
             return PipelineProblem(
                 location(context.mark, file), "", "duplicate keys \(duplicates.joined(separator: ", ")); keep one of each")
         default:
-            return PipelineProblem(SourceLocation(file: file, line: 1, column: 1), "", "YAML error: \(error)")
+            return PipelineProblem(SpecLocation(file: file, line: 1, column: 1), "", "YAML error: \(error)")
         }
     }
 }

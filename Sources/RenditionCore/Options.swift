@@ -163,16 +163,16 @@ public struct StageOptions: Sendable {
     /// The stage's name in the pipeline file.
     public let stage: String
     /// Where the stage was written.
-    public let location: SourceLocation
+    public let location: SpecLocation
     private let specs: [OptionSpec]
-    private let explicit: [String: (value: OptionValue, location: SourceLocation)]
+    private let explicit: [String: (value: OptionValue, location: SpecLocation)]
 
     /// Checks `node` (the value of a stage entry) against `specs`, collecting every problem.
     public static func parse(stage: String, specs: [OptionSpec], node: SpecNode) -> Result<
         StageOptions, PipelineProblems
     > {
         var problems: [PipelineProblem] = []
-        var explicit: [String: (OptionValue, SourceLocation)] = [:]
+        var explicit: [String: (OptionValue, SpecLocation)] = [:]
         let entries: [SpecEntry]
         switch node {
         case .null: entries = []
@@ -220,7 +220,7 @@ public struct StageOptions: Sendable {
         stage: String,
         specs: [OptionSpec],
         values: [String: OptionValue],
-        location: SourceLocation = SourceLocation(file: "<code>", line: 1, column: 1)
+        location: SpecLocation = SpecLocation(file: "<code>", line: 1, column: 1)
     ) -> Result<StageOptions, PipelineProblems> {
         let entries = values.sorted { $0.key < $1.key }.map { key, value -> SpecEntry in
             let node: SpecNode =
@@ -234,8 +234,8 @@ public struct StageOptions: Sendable {
     }
 
     private init(
-        stage: String, location: SourceLocation, specs: [OptionSpec],
-        explicit: [String: (value: OptionValue, location: SourceLocation)]
+        stage: String, location: SpecLocation, specs: [OptionSpec],
+        explicit: [String: (value: OptionValue, location: SpecLocation)]
     ) {
         self.stage = stage
         self.location = location

@@ -56,7 +56,7 @@ public struct PlannedStep: Sendable {
     public let name: String
     /// Every option with its value (written or default).
     public let options: [(name: String, value: OptionValue)]
-    public let location: SourceLocation
+    public let location: SpecLocation
 }
 
 /// A pipeline file, checked and resolved: immutable, shareable across renders, and fingerprinted.
@@ -125,7 +125,7 @@ public struct Planner: Sendable {
     public func plan(name: String, document: SpecNode, source: String) -> Result<PipelinePlan, PipelineProblems> {
         var problems: [PipelineProblem] = []
         if let problem = PresetName.problem(with: name) {
-            problems.append(PipelineProblem(SourceLocation(file: source, line: 1, column: 1), "", problem))
+            problems.append(PipelineProblem(SpecLocation(file: source, line: 1, column: 1), "", problem))
         }
         guard case .mapping(let entries, _) = document else {
             problems.append(

@@ -1,5 +1,5 @@
 /// A position in a pipeline file, 1-based, for error messages.
-public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+public struct SpecLocation: Sendable, Hashable, CustomStringConvertible {
     public var file: String
     public var line: Int
     public var column: Int
@@ -16,12 +16,12 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
 /// A parsed pipeline document, independent of the syntax it came from: scalars stay text (their type
 /// is decided by the option that reads them) and every node remembers where it was written.
 public indirect enum SpecNode: Sendable {
-    case scalar(String, SourceLocation)
-    case mapping([SpecEntry], SourceLocation)
-    case sequence([SpecNode], SourceLocation)
-    case null(SourceLocation)
+    case scalar(String, SpecLocation)
+    case mapping([SpecEntry], SpecLocation)
+    case sequence([SpecNode], SpecLocation)
+    case null(SpecLocation)
 
-    public var location: SourceLocation {
+    public var location: SpecLocation {
         switch self {
         case .scalar(_, let location), .mapping(_, let location), .sequence(_, let location),
             .null(let location):
@@ -43,10 +43,10 @@ public indirect enum SpecNode: Sendable {
 /// One `key: value` pair of a mapping.
 public struct SpecEntry: Sendable {
     public var key: String
-    public var keyLocation: SourceLocation
+    public var keyLocation: SpecLocation
     public var value: SpecNode
 
-    public init(key: String, keyLocation: SourceLocation, value: SpecNode) {
+    public init(key: String, keyLocation: SpecLocation, value: SpecNode) {
         self.key = key
         self.keyLocation = keyLocation
         self.value = value
@@ -55,13 +55,13 @@ public struct SpecEntry: Sendable {
 
 /// One problem in a pipeline file, printed as `file:line:column: path: message`.
 public struct PipelineProblem: Error, Sendable, Hashable, CustomStringConvertible {
-    public var location: SourceLocation
+    public var location: SpecLocation
     /// Where in the document, such as `resize.width`, `stages[2]` or `limits.maxInputPixels`.
     public var path: String
     /// What was expected and what was found, such as `expected a positive integer, got -1`.
     public var message: String
 
-    public init(_ location: SourceLocation, _ path: String, _ message: String) {
+    public init(_ location: SpecLocation, _ path: String, _ message: String) {
         self.location = location
         self.path = path
         self.message = message
