@@ -132,11 +132,10 @@ static inline void rv_set_deadline(VipsImage *image, gint64 microseconds) {
                           rv_free_deadline, 0);
 }
 
-/// Ends a job on the current thread: drops the error buffer and libvips' per-thread buffers.
-static inline void rv_end_job(void) {
-    vips_error_clear();
-    vips_thread_shutdown();
-}
+/// Ends a job on the current thread: frees libvips' per-thread buffers. The error buffer is not cleared
+/// here: it is one per process, so clearing it would erase the message of a job failing on another
+/// thread. Each failure consumes it where it happens instead (`lastError` in Swift).
+static inline void rv_end_job(void) { vips_thread_shutdown(); }
 
 // MARK: - Geometry
 

@@ -173,6 +173,7 @@ public struct StageOptions: Sendable {
     > {
         var problems: [PipelineProblem] = []
         var explicit: [String: (OptionValue, SpecLocation)] = [:]
+        var written: Set<String> = []
         let entries: [SpecEntry]
         switch node {
         case .null: entries = []
@@ -191,6 +192,7 @@ public struct StageOptions: Sendable {
                 problems.append(PipelineProblem(entry.keyLocation, "\(stage).\(entry.key)", "unknown option; \(known)"))
                 continue
             }
+            written.insert(entry.key)
             let raw: RawOption
             switch entry.value {
             case .scalar(let text, _): raw = .scalar(text)
@@ -208,7 +210,7 @@ public struct StageOptions: Sendable {
                         entry.value.location, "\(stage).\(entry.key)", "expected \(spec.kind.expectation), got \(raw.found)"))
             }
         }
-        for spec in specs where spec.required && explicit[spec.name] == nil {
+        for spec in specs where spec.required && !written.contains(spec.name) {
             problems.append(PipelineProblem(node.location, "\(stage).\(spec.name)", "missing; expected \(spec.kind.expectation)"))
         }
         if !problems.isEmpty { return .failure(PipelineProblems(problems)) }

@@ -139,7 +139,7 @@ public struct Planner: Sendable {
         var stagesNode: SpecNode?
         var maxAge = 1_209_600
         var maxInputPixels = limits.maxInputPixels
-        var failOn = FailOn.error
+        var failOn = FailOn.warning
         for entry in entries {
             if !seen.insert(entry.key).inserted {
                 problems.append(PipelineProblem(entry.keyLocation, entry.key, "appears twice; keep one"))

@@ -169,7 +169,7 @@ struct RenderJob {
             do {
                 image = try stage.apply(to: image, context: context)
             } catch {
-                throw Self.translate(error, during: step.name)
+                throw diagnose(error, during: step.name, input: input, shrink: shrink)
             }
             steps.append(
                 .init(name: step.name, width: image.width, height: image.height, milliseconds: (ContinuousClock.now - stepStart).milliseconds))
@@ -180,7 +180,7 @@ struct RenderJob {
         do {
             bytes = try plan.output.encode(image, context: context)
         } catch {
-            throw Self.translate(error, during: "encoding")
+            throw diagnose(error, during: "encoding", input: input, shrink: shrink)
         }
         let end = ContinuousClock.now
         let report = RenderReport(
@@ -190,6 +190,28 @@ struct RenderJob {
         return RenderResult(
             bytes: bytes, mediaType: plan.output.mediaType, fileExtension: plan.output.fileExtension,
             width: image.width, height: image.height, report: report)
+    }
+
+    /// Explains a failure that happened while pixels were computed. libvips' error buffer is one per
+    /// process, so with renders running in parallel the message of a failed decode can be missing or
+    /// mixed with another job's. The deadline and a second, plain decode of the input decide instead of
+    /// the text: if the input does not decode on its own, it is corrupt; otherwise the fault is ours.
+    func diagnose(_ error: any Error, during activity: String, input: VipsInput, shrink: Int) -> RenditionError {
+        let translated = Self.translate(error, during: activity)
+        guard translated.code == .internal else { return translated }
+        if let remaining = deadline.remaining, remaining <= .zero {
+            return RenditionError(
+                .deadlineExceeded, "The render ran out of time while \(activity); try again later or use a smaller original.",
+                cause: translated.cause)
+        }
+        do {
+            _ = try VipsImage.load(input, shrink: shrink, failOn: plan.hints.failOn).average()
+        } catch {
+            return RenditionError(
+                .corruptImage, "The original could not be decoded (corrupt or truncated); upload an intact image.",
+                cause: translated.cause)
+        }
+        return translated
     }
 
     /// Maps anything a stage or libvips threw to a ``RenditionError`` with a public message.

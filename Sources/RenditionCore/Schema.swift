@@ -110,7 +110,7 @@ public enum PipelineSchema {
                                 .object([
                                     ("description", .string("When decoding gives up on damaged input; none decodes what it can.")),
                                     ("enum", .array(["none", "truncated", "error", "warning"].map(JSONValue.string))),
-                                    ("default", .string("error")),
+                                    ("default", .string("warning")),
                                 ])
                             )
                         ])

@@ -66,7 +66,7 @@ public struct LoadHints: Sendable, Hashable, Codable {
     /// A stage reads pixels out of order (smart crop), so the decoded image is kept whole.
     public var randomAccess = false
     /// When the decoder gives up on damaged data.
-    public var failOn: FailOn = .error
+    public var failOn: FailOn = .warning
 
     public init() {}
 }

@@ -29,9 +29,10 @@ public enum FailOn: String, Sendable, CaseIterable, Codable {
     case none
     /// Fail on truncated input only.
     case truncated
-    /// Fail on truncation and on decoder errors. Rendition's default.
+    /// Fail on truncation and on decoder errors.
     case error
-    /// Fail on anything, warnings included.
+    /// Fail on anything, warnings included: libjpeg reports corrupt entropy data only as a warning.
+    /// Rendition's default, as in sharp.
     case warning
 
     var cValue: Int32 {
@@ -178,7 +179,7 @@ public final class VipsImage {
     public static func load(
         _ input: VipsInput,
         shrink: Int = 1,
-        failOn: FailOn = .error,
+        failOn: FailOn = .warning,
         access: Access = .sequential
     ) throws(VipsError) -> VipsImage {
         let format: RVFormat =

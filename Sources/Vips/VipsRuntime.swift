@@ -18,8 +18,8 @@ public enum VipsRuntime {
         try started.get()
     }
 
-    /// Ends a unit of work on the calling thread: drops the error buffer and libvips' per-thread
-    /// buffers. Call it at the end of every job that ran libvips on a pooled thread.
+    /// Ends a unit of work on the calling thread: frees libvips' per-thread buffers. Call it at the end
+    /// of every job that ran libvips on a pooled thread.
     public static func endJob() {
         rv_end_job()
     }

@@ -76,7 +76,7 @@ func problems(_ result: Result<PipelinePlan, PipelineProblems>) -> [String] {
         let plan = try planner.plan(name: "thumb", document: document([("flip", []), ("scale", [("factor", "0.25")]), ("write", [("level", "6")])]), source: "p.yaml").get()
         #expect(plan.steps.map(\.name) == ["flip", "scale", "write"])
         #expect(plan.transforms.count == 2)
-        #expect(plan.hints.shrinkOnLoad && !plan.hints.randomAccess && plan.hints.failOn == .error)
+        #expect(plan.hints.shrinkOnLoad && !plan.hints.randomAccess && plan.hints.failOn == .warning)
         #expect(plan.cacheControl == "public, max-age=1209600")
         #expect(plan.maxInputPixels == 50_000_000)
         #expect(plan.steps[1].options.map { "\($0.name)=\($0.value)" } == ["factor=0.25", "mode=good"], "defaults are resolved")
