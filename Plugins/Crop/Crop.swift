@@ -13,10 +13,16 @@ public struct Crop: TransformStage {
         OptionSpec(
             "gravity", .choice(Gravity.all), default: "centre",
             help: "Where to keep the crop: a compass point, centre, or the most entropic/attention-grabbing part."),
-        OptionSpec("left", .number(min: 0, max: .infinity), help: "Box left edge (with width and height); placed by gravity when absent."),
-        OptionSpec("top", .number(min: 0, max: .infinity), help: "Box top edge (with width and height); placed by gravity when absent."),
-        OptionSpec("width", .number(min: 0, max: .infinity), help: "Box width, in pixels of the original or as a fraction."),
-        OptionSpec("height", .number(min: 0, max: .infinity), help: "Box height, in pixels of the original or as a fraction."),
+        OptionSpec(
+            "left", .number(min: 0, max: .infinity),
+            help: "Box left edge (with width and height); placed by gravity when absent."),
+        OptionSpec(
+            "top", .number(min: 0, max: .infinity),
+            help: "Box top edge (with width and height); placed by gravity when absent."),
+        OptionSpec(
+            "width", .number(min: 0, max: .infinity), help: "Box width, in pixels of the original or as a fraction."),
+        OptionSpec(
+            "height", .number(min: 0, max: .infinity), help: "Box height, in pixels of the original or as a fraction."),
         OptionSpec("unit", .choice(["px", "fraction"]), default: "px", help: "Unit of left, top, width and height."),
     ]
 
@@ -37,38 +43,55 @@ public struct Crop: TransformStage {
             guard boxKeys.isEmpty else {
                 throw options.problem(boxKeys[0], "give either aspect or a box (width and height), not both")
             }
-            guard let ratio = AspectRatio(parsing: text) else { throw options.problem("aspect", "expected an aspect ratio such as \"16:9\"") }
+            guard let ratio = AspectRatio(parsing: text) else {
+                throw options.problem("aspect", "expected an aspect ratio such as \"16:9\"")
+            }
             target = .aspect(ratio)
             return
         }
         guard let width = options.number("width"), let height = options.number("height") else {
             throw options.problem(
-                boxKeys.first, "give aspect (such as \"1:1\"), or a box with width and height (and optionally left and top)")
+                boxKeys.first,
+                "give aspect (such as \"1:1\"), or a box with width and height (and optionally left and top)")
         }
         var problems: [PipelineProblem] = []
         for key in boxKeys {
             let value = options.number(key) ?? 0
             if fractional && value > 1 {
-                problems.append(options.problem(key, "expected a fraction from 0 to 1 (unit is fraction), got \(OptionValue.number(value))"))
+                problems.append(
+                    options.problem(
+                        key, "expected a fraction from 0 to 1 (unit is fraction), got \(OptionValue.number(value))"))
             } else if !fractional && value != value.rounded() {
-                problems.append(options.problem(key, "expected whole pixels (or set unit: fraction), got \(OptionValue.number(value))"))
+                problems.append(
+                    options.problem(
+                        key, "expected whole pixels (or set unit: fraction), got \(OptionValue.number(value))"))
             }
         }
         for key in ["width", "height"] where options.number(key) == 0 {
             problems.append(options.problem(key, "expected a size above 0, got 0"))
         }
         if options.isSet("left") != options.isSet("top") {
-            problems.append(options.problem(options.isSet("left") ? "left" : "top", "give both left and top, or neither to place the box by gravity"))
+            problems.append(
+                options.problem(
+                    options.isSet("left") ? "left" : "top",
+                    "give both left and top, or neither to place the box by gravity"))
         }
         if options.isSet("left"), Gravity.smart.contains(gravity), options.isSet("gravity") {
-            problems.append(options.problem("gravity", "\(gravity) places the box itself; remove left and top or the gravity"))
+            problems.append(
+                options.problem("gravity", "\(gravity) places the box itself; remove left and top or the gravity"))
         }
         if fractional, let left = options.number("left"), let top = options.number("top") {
-            if left + width > 1 { problems.append(options.problem("width", "left + width exceeds 1 (the whole image)")) }
-            if top + height > 1 { problems.append(options.problem("height", "top + height exceeds 1 (the whole image)")) }
+            if left + width > 1 {
+                problems.append(options.problem("width", "left + width exceeds 1 (the whole image)"))
+            }
+            if top + height > 1 {
+                problems.append(options.problem("height", "top + height exceeds 1 (the whole image)"))
+            }
         }
         if !problems.isEmpty { throw PipelineProblems(problems) }
-        target = .box(left: options.number("left"), top: options.number("top"), width: width, height: height, fractional: fractional)
+        target = .box(
+            left: options.number("left"), top: options.number("top"), width: width, height: height,
+            fractional: fractional)
     }
 
     public func applies(_ option: String) -> Bool {
@@ -110,7 +133,9 @@ public struct Crop: TransformStage {
         var left: Int
         var top: Int
         if case .box(.some(let boxLeft), .some(let boxTop), _, _, let fractional) = target {
-            let (sx, sy) = fractional ? (Double(image.width), Double(image.height)) : (context.resolutionScale, context.resolutionScale)
+            let (sx, sy) =
+                fractional
+                ? (Double(image.width), Double(image.height)) : (context.resolutionScale, context.resolutionScale)
             left = Int((boxLeft * sx).rounded())
             top = Int((boxTop * sy).rounded())
         } else {
@@ -134,9 +159,11 @@ public struct Crop: TransformStage {
 
     private func outside(width: Int, height: Int, image: VipsImage, context: StageContext) -> RenditionError {
         let scale = context.resolutionScale
-        let original = "\(Int((Double(image.width) / scale).rounded()))×\(Int((Double(image.height) / scale).rounded()))"
+        let original =
+            "\(Int((Double(image.width) / scale).rounded()))×\(Int((Double(image.height) / scale).rounded()))"
         return RenditionError(
             .unprocessable,
-            "The preset's crop box does not fit inside this \(original) image; use a smaller box, fractions, or an aspect crop.")
+            "The preset's crop box does not fit inside this \(original) image; use a smaller box, fractions, or an aspect crop."
+        )
     }
 }

@@ -21,14 +21,21 @@ public struct Encode: OutputStage {
         OptionSpec(
             "subsampling", .choice(Subsampling.allCases.map(\.rawValue)), default: "auto",
             help: "JPEG: chroma subsampling; auto is 4:2:0 below quality 90 and 4:4:4 above."),
-        OptionSpec("optimizeCoding", .boolean, default: true, help: "JPEG: compute optimal Huffman tables (smaller files)."),
-        OptionSpec("background", .color, default: "#ffffff", help: "JPEG: colour transparent pixels are flattened onto."),
-        OptionSpec("lossless", .boolean, default: false, help: "WebP: lossless compression (quality then sets effort/size trade-off)."),
-        OptionSpec("effort", .integer(min: 0, max: 6), default: 4, help: "WebP: CPU effort, 0 (fastest) to 6 (smallest)."),
+        OptionSpec(
+            "optimizeCoding", .boolean, default: true, help: "JPEG: compute optimal Huffman tables (smaller files)."),
+        OptionSpec(
+            "background", .color, default: "#ffffff", help: "JPEG: colour transparent pixels are flattened onto."),
+        OptionSpec(
+            "lossless", .boolean, default: false,
+            help: "WebP: lossless compression (quality then sets effort/size trade-off)."),
+        OptionSpec(
+            "effort", .integer(min: 0, max: 6), default: 4, help: "WebP: CPU effort, 0 (fastest) to 6 (smallest)."),
         OptionSpec("smartSubsample", .boolean, default: false, help: "WebP: sharper chroma on edges, slower."),
         OptionSpec(
             "keep", .choices(["icc", "copyright"]), default: [],
-            help: "Metadata to keep: icc (embed the sRGB profile), copyright (the EXIF copyright notice). All else is stripped."),
+            help:
+                "Metadata to keep: icc (embed the sRGB profile), copyright (the EXIF copyright notice). All else is stripped."
+        ),
     ]
 
     public let format: Format

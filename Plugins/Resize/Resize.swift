@@ -25,7 +25,8 @@ public struct Resize: TransformStage {
     public static let options: [OptionSpec] = [
         OptionSpec("width", .integer(min: 1, max: 100_000), help: "Target width in pixels."),
         OptionSpec("height", .integer(min: 1, max: 100_000), help: "Target height in pixels."),
-        OptionSpec("fit", .choice(Fit.allCases.map(\.rawValue)), default: "inside", help: "How the image meets the box."),
+        OptionSpec(
+            "fit", .choice(Fit.allCases.map(\.rawValue)), default: "inside", help: "How the image meets the box."),
         OptionSpec("enlarge", .boolean, default: false, help: "Allow scaling up images smaller than the box."),
         OptionSpec("kernel", .choice(Kernel.allCases.map(\.rawValue)), default: "lanczos3", help: "Resampling kernel."),
         OptionSpec("background", .color, default: "#ffffff", help: "Padding colour for fit: contain (alpha allowed)."),
@@ -87,7 +88,8 @@ public struct Resize: TransformStage {
         var clamped: Bool
 
         static func == (a: Layout, b: Layout) -> Bool {
-            a.scaleX == b.scaleX && a.scaleY == b.scaleY && a.resized == b.resized && a.final == b.final && a.clamped == b.clamped
+            a.scaleX == b.scaleX && a.scaleY == b.scaleY && a.resized == b.resized && a.final == b.final
+                && a.clamped == b.clamped
         }
     }
 
@@ -146,7 +148,9 @@ public struct Resize: TransformStage {
     public func apply(to image: VipsImage, context: StageContext) throws -> VipsImage {
         let layout = layout(width: image.width, height: image.height)
         if layout.clamped {
-            context.note("enlarge: false kept \(Int(Double(image.width) / context.resolutionScale))×\(Int(Double(image.height) / context.resolutionScale)) below the requested size")
+            context.note(
+                "enlarge: false kept \(Int(Double(image.width) / context.resolutionScale))×\(Int(Double(image.height) / context.resolutionScale)) below the requested size"
+            )
         }
         var result = image
         if layout.resized.width != image.width || layout.resized.height != image.height {
@@ -156,16 +160,19 @@ public struct Resize: TransformStage {
             // libvips rounds its output size itself; pin it to the planned size.
             if result.width > layout.resized.width || result.height > layout.resized.height {
                 result = try result.extracting(
-                    left: 0, top: 0, width: min(result.width, layout.resized.width), height: min(result.height, layout.resized.height))
+                    left: 0, top: 0, width: min(result.width, layout.resized.width),
+                    height: min(result.height, layout.resized.height))
             }
         }
         context.resolutionScale = 1
         switch fit {
         case .cover where result.width > layout.final.width || result.height > layout.final.height:
             if Gravity.smart.contains(gravity), let interesting = Interesting(rawValue: gravity) {
-                return try result.smartCropped(width: layout.final.width, height: layout.final.height, interesting: interesting)
+                return try result.smartCropped(
+                    width: layout.final.width, height: layout.final.height, interesting: interesting)
             }
-            let (x, y) = Gravity.offset(gravity, spareX: result.width - layout.final.width, spareY: result.height - layout.final.height)
+            let (x, y) = Gravity.offset(
+                gravity, spareX: result.width - layout.final.width, spareY: result.height - layout.final.height)
             return try result.extracting(left: x, top: y, width: layout.final.width, height: layout.final.height)
         case .contain where result.width < layout.final.width || result.height < layout.final.height:
             if result.interpretation == .cmyk {

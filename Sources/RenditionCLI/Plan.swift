@@ -24,7 +24,9 @@ struct Plan: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        if output != nil && input == nil { throw ValidationError("--output needs --input: give the original to render.") }
+        if output != nil && input == nil {
+            throw ValidationError("--output needs --input: give the original to render.")
+        }
     }
 
     func run() async throws {
@@ -87,13 +89,16 @@ struct Plan: AsyncParsableCommand {
         }
         guard let result = outcome.result else { return text }
         let report = result.report
-        text += "  decoded: \(report.loadedWidth)×\(report.loadedHeight)  \(formatMilliseconds(report.loadMilliseconds))\n"
+        text +=
+            "  decoded: \(report.loadedWidth)×\(report.loadedHeight)  \(formatMilliseconds(report.loadMilliseconds))\n"
         for step in report.steps {
-            text += "  \(step.name.padding(8)) → \(step.width)×\(step.height)  \(formatMilliseconds(step.milliseconds))\n"
+            text +=
+                "  \(step.name.padding(8)) → \(step.width)×\(step.height)  \(formatMilliseconds(step.milliseconds))\n"
         }
         text += "  \("encode".padding(8)) → \(plan.output.fileExtension) \(result.width)×\(result.height), "
         text += "\(formatBytes(result.bytes.count))  \(formatMilliseconds(report.encodeMilliseconds))\n"
-        text += "  total \(formatMilliseconds(report.totalMilliseconds)) (libvips decodes and resamples lazily, during encode)\n"
+        text +=
+            "  total \(formatMilliseconds(report.totalMilliseconds)) (libvips decodes and resamples lazily, during encode)\n"
         for note in report.notes { text += "  note: \(note)\n" }
         if let output { text += "\nwrote \(output)\n" }
         return text
@@ -109,7 +114,10 @@ struct Plan: AsyncParsableCommand {
                 "stages",
                 .array(
                     plan.steps.map { step in
-                        .object([("name", .string(step.name)), ("options", .object(step.options.map { ($0.name, $0.value.json) }))])
+                        .object([
+                            ("name", .string(step.name)),
+                            ("options", .object(step.options.map { ($0.name, $0.value.json) })),
+                        ])
                     })
             ),
             (
@@ -133,7 +141,8 @@ struct Plan: AsyncParsableCommand {
         }
         pairs.append(("input", .object(input)))
         if let error = outcome.error {
-            pairs.append(("error", .object([("code", .string(error.code.rawValue)), ("message", .string(error.message))])))
+            pairs.append(
+                ("error", .object([("code", .string(error.code.rawValue)), ("message", .string(error.message))])))
         }
         if let result = outcome.result {
             let report = result.report
@@ -141,7 +150,8 @@ struct Plan: AsyncParsableCommand {
                 (
                     "output",
                     .object([
-                        ("mediaType", .string(result.mediaType)), ("width", .int(result.width)), ("height", .int(result.height)),
+                        ("mediaType", .string(result.mediaType)), ("width", .int(result.width)),
+                        ("height", .int(result.height)),
                         ("bytes", .int(result.bytes.count)), ("decodedWidth", .int(report.loadedWidth)),
                         ("decodedHeight", .int(report.loadedHeight)),
                         (
@@ -149,7 +159,8 @@ struct Plan: AsyncParsableCommand {
                             .array(
                                 report.steps.map {
                                     .object([
-                                        ("name", .string($0.name)), ("width", .int($0.width)), ("height", .int($0.height)),
+                                        ("name", .string($0.name)), ("width", .int($0.width)),
+                                        ("height", .int($0.height)),
                                         ("milliseconds", .double($0.milliseconds)),
                                     ])
                                 })

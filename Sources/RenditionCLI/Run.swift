@@ -30,7 +30,9 @@ struct Run: AsyncParsableCommand {
     var jobs: Int?
 
     func validate() throws {
-        if output != nil && inputs.count != 1 { throw ValidationError("--output takes exactly one input; use --out-dir for several.") }
+        if output != nil && inputs.count != 1 {
+            throw ValidationError("--output takes exactly one input; use --out-dir for several.")
+        }
         if output != nil && outDir != nil { throw ValidationError("Give --output or --out-dir, not both.") }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1.") }
     }
@@ -50,7 +52,8 @@ struct Run: AsyncParsableCommand {
         }
         let destinations = inputs.map { destination(for: $0, plan: plan) }
         if Set(destinations).count != destinations.count {
-            Console.error("two inputs would write the same file (same name in different folders); render them separately")
+            Console.error(
+                "two inputs would write the same file (same name in different folders); render them separately")
             throw ExitCode(1)
         }
         let renderer = try Renderer(threads: jobs)
@@ -73,7 +76,9 @@ struct Run: AsyncParsableCommand {
                         let result = try await renderer.render(plan, input: bytes)
                         try writeBytes(result.bytes, to: target)
                         if inputs.count == 1 {
-                            print("\(input) → \(target)  \(result.width)×\(result.height), \(formatBytes(result.bytes.count))")
+                            print(
+                                "\(input) → \(target)  \(result.width)×\(result.height), \(formatBytes(result.bytes.count))"
+                            )
                         }
                         return (input, nil)
                     } catch let error as RenditionError {

@@ -17,7 +17,9 @@ struct PipelineOptions: ParsableArguments {
             let candidates = PipelineLibrary.extensions.sorted().map { "\(pipelines)/\(preset).\($0)" }
             guard let found = candidates.first(where: FileManager.default.fileExists) else {
                 let known = PipelineLibrary.load([pipelines]).plans.keys.sorted()
-                let hint = known.isEmpty ? "no presets found in \(pipelines)/" : "known presets: \(known.joined(separator: ", "))"
+                let hint =
+                    known.isEmpty
+                    ? "no presets found in \(pipelines)/" : "known presets: \(known.joined(separator: ", "))"
                 throw CLIError("unknown preset \"\(preset)\"; \(hint)")
             }
             path = found

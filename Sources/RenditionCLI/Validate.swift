@@ -19,7 +19,9 @@ struct Validate: ParsableCommand {
         guard library.problems.isEmpty else {
             for problem in library.problems { Console.error(problem.description) }
             let files = Set(library.problems.map(\.location.file)).count
-            Console.error("\(library.problems.count) problem\(library.problems.count == 1 ? "" : "s") in \(files) file\(files == 1 ? "" : "s")")
+            Console.error(
+                "\(library.problems.count) problem\(library.problems.count == 1 ? "" : "s") in \(files) file\(files == 1 ? "" : "s")"
+            )
             throw ExitCode(1)
         }
     }

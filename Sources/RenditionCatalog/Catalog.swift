@@ -1,7 +1,7 @@
-public import RenditionCore
 import Crop
 import Encode
 import Orient
+public import RenditionCore
 import Resize
 
 /// The stages this build of Rendition ships, registered explicitly. A new stage module is one line here.

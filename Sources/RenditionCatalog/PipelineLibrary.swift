@@ -25,14 +25,18 @@ public struct PipelineLibrary: Sendable {
         } catch {
             return .failure(
                 PipelineProblems([
-                    PipelineProblem(SpecLocation(file: path, line: 1, column: 1), "", "cannot read the file: \(error.localizedDescription)")
+                    PipelineProblem(
+                        SpecLocation(file: path, line: 1, column: 1), "",
+                        "cannot read the file: \(error.localizedDescription)")
                 ]))
         }
         return planText(text, name: name, source: path, planner: planner)
     }
 
     /// Plans pipeline text as preset `name`, reporting locations in `source`.
-    public static func planText(_ text: String, name: String, source: String, planner: Planner = Planner(registry: Catalog.registry))
+    public static func planText(
+        _ text: String, name: String, source: String, planner: Planner = Planner(registry: Catalog.registry)
+    )
         -> Result<PipelinePlan, PipelineProblems>
     {
         switch YAMLDocument.parse(text, file: source) {
@@ -43,21 +47,28 @@ public struct PipelineLibrary: Sendable {
 
     /// Plans every pipeline file under `paths` (files, or folders whose `.yaml`/`.yml` files are read;
     /// other files such as the JSON Schema are ignored). Two files for one preset name are a problem.
-    public static func load(_ paths: [String], planner: Planner = Planner(registry: Catalog.registry)) -> PipelineLibrary {
+    public static func load(_ paths: [String], planner: Planner = Planner(registry: Catalog.registry))
+        -> PipelineLibrary
+    {
         var files: [String] = []
         var problems: [PipelineProblem] = []
         for path in paths {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                problems.append(PipelineProblem(SpecLocation(file: path, line: 1, column: 1), "", "no such file or folder"))
+                problems.append(
+                    PipelineProblem(SpecLocation(file: path, line: 1, column: 1), "", "no such file or folder"))
                 continue
             }
             if isDirectory.boolValue {
                 let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-                let found = names.filter { extensions.contains(URL(fileURLWithPath: $0).pathExtension) && !$0.hasPrefix(".") }
-                    .sorted().map { URL(fileURLWithPath: path).appendingPathComponent($0).relativePath }
+                let found = names.filter {
+                    extensions.contains(URL(fileURLWithPath: $0).pathExtension) && !$0.hasPrefix(".")
+                }
+                .sorted().map { URL(fileURLWithPath: path).appendingPathComponent($0).relativePath }
                 if found.isEmpty {
-                    problems.append(PipelineProblem(SpecLocation(file: path, line: 1, column: 1), "", "no .yaml pipeline files in this folder"))
+                    problems.append(
+                        PipelineProblem(
+                            SpecLocation(file: path, line: 1, column: 1), "", "no .yaml pipeline files in this folder"))
                 }
                 files += found
             } else {

@@ -15,7 +15,9 @@ public enum YAMLDocument {
             return .failure(PipelineProblem(start, "", "could not read YAML: \(error)"))
         }
         guard let node else {
-            return .failure(PipelineProblem(start, "", "the file is empty; a pipeline file has description, stages, cache, limits, input"))
+            return .failure(
+                PipelineProblem(
+                    start, "", "the file is empty; a pipeline file has description, stages, cache, limits, input"))
         }
         return convert(node, file: file)
     }
@@ -49,13 +51,15 @@ public enum YAMLDocument {
                 }
                 switch convert(value, file: file) {
                 case .success(let converted):
-                    entries.append(SpecEntry(key: scalar.string, keyLocation: location(key.mark, file), value: converted))
+                    entries.append(
+                        SpecEntry(key: scalar.string, keyLocation: location(key.mark, file), value: converted))
                 case .failure(let problem): return .failure(problem)
                 }
             }
             return .success(.mapping(entries, here))
         case .alias:
-            return .failure(PipelineProblem(here, "", "YAML aliases are not supported in pipeline files; write the value out"))
+            return .failure(
+                PipelineProblem(here, "", "YAML aliases are not supported in pipeline files; write the value out"))
         }
     }
 
@@ -67,7 +71,8 @@ public enum YAMLDocument {
             return PipelineProblem(location(mark, file), "", "YAML syntax error: \(detail)")
         case .duplicatedKeysInMapping(let duplicates, let context):
             return PipelineProblem(
-                location(context.mark, file), "", "duplicate keys \(duplicates.joined(separator: ", ")); keep one of each")
+                location(context.mark, file), "",
+                "duplicate keys \(duplicates.joined(separator: ", ")); keep one of each")
         default:
             return PipelineProblem(SpecLocation(file: file, line: 1, column: 1), "", "YAML error: \(error)")
         }

@@ -20,7 +20,10 @@ public enum OptionKind: Sendable, Hashable {
     public var expectation: String {
         switch self {
         case .integer(let min, let max):
-            if max == .max { return min == 1 ? "a positive integer" : min == 0 ? "a non-negative integer" : "an integer of at least \(min)" }
+            if max == .max {
+                return min == 1
+                    ? "a positive integer" : min == 0 ? "a non-negative integer" : "an integer of at least \(min)"
+            }
             return "an integer from \(min) to \(max)"
         case .number(let min, let max):
             if max == .infinity { return min == 0 ? "a non-negative number" : "a number of at least \(format(min))" }
@@ -37,7 +40,8 @@ public enum OptionKind: Sendable, Hashable {
     public var summary: String {
         switch self {
         case .integer(let min, let max): max == .max ? "integer ≥ \(min)" : "integer \(min)–\(max)"
-        case .number(let min, let max): max == .infinity ? "number ≥ \(format(min))" : "number \(format(min))–\(format(max))"
+        case .number(let min, let max):
+            max == .infinity ? "number ≥ \(format(min))" : "number \(format(min))–\(format(max))"
         case .boolean: "true|false"
         case .choice(let words): words.joined(separator: "|")
         case .choices(let words): "list of \(words.joined(separator: ", "))"
@@ -147,7 +151,8 @@ public struct OptionSpec: Sendable, Hashable {
     public let help: String
 
     public init(
-        _ name: String, _ kind: OptionKind, default defaultValue: OptionValue? = nil, required: Bool = false, help: String
+        _ name: String, _ kind: OptionKind, default defaultValue: OptionValue? = nil, required: Bool = false,
+        help: String
     ) {
         self.name = name
         self.kind = kind
@@ -188,7 +193,9 @@ public struct StageOptions: Sendable {
         }
         for entry in entries {
             guard let spec = specs.first(where: { $0.name == entry.key }) else {
-                let known = specs.isEmpty ? "it takes no options" : "known options: \(specs.map(\.name).joined(separator: ", "))"
+                let known =
+                    specs.isEmpty
+                    ? "it takes no options" : "known options: \(specs.map(\.name).joined(separator: ", "))"
                 problems.append(PipelineProblem(entry.keyLocation, "\(stage).\(entry.key)", "unknown option; \(known)"))
                 continue
             }
@@ -207,11 +214,13 @@ public struct StageOptions: Sendable {
             } else {
                 problems.append(
                     PipelineProblem(
-                        entry.value.location, "\(stage).\(entry.key)", "expected \(spec.kind.expectation), got \(raw.found)"))
+                        entry.value.location, "\(stage).\(entry.key)",
+                        "expected \(spec.kind.expectation), got \(raw.found)"))
             }
         }
         for spec in specs where spec.required && !written.contains(spec.name) {
-            problems.append(PipelineProblem(node.location, "\(stage).\(spec.name)", "missing; expected \(spec.kind.expectation)"))
+            problems.append(
+                PipelineProblem(node.location, "\(stage).\(spec.name)", "missing; expected \(spec.kind.expectation)"))
         }
         if !problems.isEmpty { return .failure(PipelineProblems(problems)) }
         return .success(StageOptions(stage: stage, location: node.location, specs: specs, explicit: explicit))

@@ -26,16 +26,19 @@ public enum PresetName {
     /// Why `name` cannot be a preset name, or `nil` when it can.
     public static func problem(with name: String) -> String? {
         if reserved.contains(name) {
-            return "\"\(name)\" is reserved for the service's own routes (\(reserved.sorted().joined(separator: ", "))); rename the file"
+            return
+                "\"\(name)\" is reserved for the service's own routes (\(reserved.sorted().joined(separator: ", "))); rename the file"
         }
         let allowed = name.utf8.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
                 || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
         }
         guard allowed, let first = name.utf8.first, first != UInt8(ascii: "_"), first != UInt8(ascii: "."),
             first != UInt8(ascii: "-"), name.utf8.count <= 64
         else {
-            return "\"\(name)\" is not a valid preset name: use 1–64 lowercase letters, digits, '-', '_' or '.', starting with a letter or digit"
+            return
+                "\"\(name)\" is not a valid preset name: use 1–64 lowercase letters, digits, '-', '_' or '.', starting with a letter or digit"
         }
         return nil
     }
@@ -147,8 +150,11 @@ public struct Planner: Sendable {
             }
             switch entry.key {
             case "description":
-                if case .scalar(let text, _) = entry.value { summary = text } else {
-                    problems.append(PipelineProblem(entry.value.location, "description", "expected text, got \(entry.value.found)"))
+                if case .scalar(let text, _) = entry.value {
+                    summary = text
+                } else {
+                    problems.append(
+                        PipelineProblem(entry.value.location, "description", "expected text, got \(entry.value.found)"))
                 }
             case "stages":
                 stagesNode = entry.value
@@ -166,7 +172,8 @@ public struct Planner: Sendable {
                         return "expected a pixel count such as 50M, 2500K or 12000000, got \(node.found)"
                     }
                     guard count <= limits.maxInputPixels else {
-                        return "\(text) is above the service-wide limit of \(Quantity.describe(count: limits.maxInputPixels)); presets can only lower it"
+                        return
+                            "\(text) is above the service-wide limit of \(Quantity.describe(count: limits.maxInputPixels)); presets can only lower it"
                     }
                     maxInputPixels = count
                     return nil
@@ -174,7 +181,8 @@ public struct Planner: Sendable {
             case "input":
                 readSection(entry, keys: ["failOn"], into: &problems) { key, node in
                     guard case .scalar(let text, _) = node, let value = FailOn(rawValue: text) else {
-                        return "expected one of \(FailOn.allCases.map(\.rawValue).joined(separator: ", ")), got \(node.found)"
+                        return
+                            "expected one of \(FailOn.allCases.map(\.rawValue).joined(separator: ", ")), got \(node.found)"
                     }
                     failOn = value
                     return nil
@@ -188,11 +196,13 @@ public struct Planner: Sendable {
         }
 
         guard let stagesNode else {
-            problems.append(PipelineProblem(document.location, "stages", "missing; list the stages, ending with encode"))
+            problems.append(
+                PipelineProblem(document.location, "stages", "missing; list the stages, ending with encode"))
             return .failure(PipelineProblems(problems))
         }
         guard case .sequence(let items, let stagesLocation) = stagesNode else {
-            problems.append(PipelineProblem(stagesNode.location, "stages", "expected a list of stages, got \(stagesNode.found)"))
+            problems.append(
+                PipelineProblem(stagesNode.location, "stages", "expected a list of stages, got \(stagesNode.found)"))
             return .failure(PipelineProblems(problems))
         }
 
@@ -209,7 +219,8 @@ public struct Planner: Sendable {
                 problems.append(
                     PipelineProblem(
                         entry.keyLocation, "stages[\(index)]",
-                        "unknown stage \"\(entry.key)\"; known stages: \(registry.stages.map { $0.name }.joined(separator: ", "))"))
+                        "unknown stage \"\(entry.key)\"; known stages: \(registry.stages.map { $0.name }.joined(separator: ", "))"
+                    ))
                 continue
             }
             switch StageOptions.parse(stage: entry.key, specs: type.options, node: entry.value) {
@@ -237,16 +248,21 @@ public struct Planner: Sendable {
         for (position, (step, stage)) in built.enumerated() {
             if let out = stage as? any OutputStage {
                 if output != nil {
-                    problems.append(PipelineProblem(step.location, step.name, "a pipeline has exactly one \(step.name) stage; remove this one"))
+                    problems.append(
+                        PipelineProblem(
+                            step.location, step.name, "a pipeline has exactly one \(step.name) stage; remove this one"))
                 } else if position != built.count - 1 {
-                    problems.append(PipelineProblem(step.location, step.name, "must be the last stage; move it to the end"))
+                    problems.append(
+                        PipelineProblem(step.location, step.name, "must be the last stage; move it to the end"))
                 }
                 output = out
             } else if let transform = stage as? any TransformStage {
                 switch type(of: transform).role {
                 case .orientation:
                     if sawGeometry {
-                        problems.append(PipelineProblem(step.location, step.name, "must come before crop and resize stages; move it up"))
+                        problems.append(
+                            PipelineProblem(
+                                step.location, step.name, "must come before crop and resize stages; move it up"))
                     }
                     if transforms.contains(where: { type(of: $0).role == .orientation }) {
                         problems.append(PipelineProblem(step.location, step.name, "appears twice; keep one"))
@@ -260,7 +276,9 @@ public struct Planner: Sendable {
         if output == nil, built.count == items.count {
             let outputs = registry.stages.filter { $0 is any OutputStage.Type }.map { $0.name }
             problems.append(
-                PipelineProblem(stagesLocation, "stages", "no output stage; end the list with \(outputs.joined(separator: " or "))"))
+                PipelineProblem(
+                    stagesLocation, "stages", "no output stage; end the list with \(outputs.joined(separator: " or "))")
+            )
         }
         guard problems.isEmpty, let output else { return .failure(PipelineProblems(problems)) }
 
@@ -291,13 +309,17 @@ public struct Planner: Sendable {
     ) {
         guard case .mapping(let pairs, _) = entry.value else {
             problems.append(
-                PipelineProblem(entry.value.location, entry.key, "expected a mapping with \(keys.joined(separator: ", ")), got \(entry.value.found)"))
+                PipelineProblem(
+                    entry.value.location, entry.key,
+                    "expected a mapping with \(keys.joined(separator: ", ")), got \(entry.value.found)"))
             return
         }
         for pair in pairs {
             guard keys.contains(pair.key) else {
                 problems.append(
-                    PipelineProblem(pair.keyLocation, "\(entry.key).\(pair.key)", "unknown key; known keys: \(keys.joined(separator: ", "))"))
+                    PipelineProblem(
+                        pair.keyLocation, "\(entry.key).\(pair.key)",
+                        "unknown key; known keys: \(keys.joined(separator: ", "))"))
                 continue
             }
             if let message = read(pair.key, pair.value) {

@@ -107,17 +107,25 @@ struct RenderJob {
         guard bytes.count <= limits.maxInputBytes else {
             throw RenditionError(
                 .inputTooLarge,
-                "The original is \(bytes.count) bytes, over the limit of \(limits.maxInputBytes); upload a smaller file.")
+                "The original is \(bytes.count) bytes, over the limit of \(limits.maxInputBytes); upload a smaller file."
+            )
         }
         let format: InputFormat
         switch SniffResult(bytes) {
         case .supported(let found): format = found
         case .empty:
-            throw RenditionError(.unsupportedFormat, "The original is empty (0 bytes); upload a JPEG, PNG, WebP, GIF, HEIF/AVIF or TIFF image.")
+            throw RenditionError(
+                .unsupportedFormat,
+                "The original is empty (0 bytes); upload a JPEG, PNG, WebP, GIF, HEIF/AVIF or TIFF image.")
         case .refused(let kind):
-            throw RenditionError(.unsupportedFormat, "The original is \(kind), not an accepted image; upload a JPEG, PNG, WebP, GIF, HEIF/AVIF or TIFF image.")
+            throw RenditionError(
+                .unsupportedFormat,
+                "The original is \(kind), not an accepted image; upload a JPEG, PNG, WebP, GIF, HEIF/AVIF or TIFF image."
+            )
         case .unknown:
-            throw RenditionError(.unsupportedFormat, "The original is not a recognised image; upload a JPEG, PNG, WebP, GIF, HEIF/AVIF or TIFF image.")
+            throw RenditionError(
+                .unsupportedFormat,
+                "The original is not a recognised image; upload a JPEG, PNG, WebP, GIF, HEIF/AVIF or TIFF image.")
         }
         let input = VipsInput(bytes: bytes, format: format)
         let header: VipsImage
@@ -136,12 +144,14 @@ struct RenderJob {
         let start = ContinuousClock.now
         let (input, header, info) = try open(bytes)
         // Refuse decompression bombs on the header's word, before a single pixel is decoded.
-        let (width, height) = info.width.multipliedReportingOverflow(by: info.height).overflow
+        let (width, height) =
+            info.width.multipliedReportingOverflow(by: info.height).overflow
             ? (Int.max, 1) : (info.width, info.height)
         guard width * height <= plan.maxInputPixels else {
             throw RenditionError(
                 .tooManyPixels,
-                "The original declares \(info.width)×\(info.height) pixels, over this preset's limit of \(Quantity.describe(count: plan.maxInputPixels)); upload a smaller image.")
+                "The original declares \(info.width)×\(info.height) pixels, over this preset's limit of \(Quantity.describe(count: plan.maxInputPixels)); upload a smaller image."
+            )
         }
         try deadline.check("before decoding")
 
@@ -172,7 +182,9 @@ struct RenderJob {
                 throw diagnose(error, during: step.name, input: input, shrink: shrink)
             }
             steps.append(
-                .init(name: step.name, width: image.width, height: image.height, milliseconds: (ContinuousClock.now - stepStart).milliseconds))
+                .init(
+                    name: step.name, width: image.width, height: image.height,
+                    milliseconds: (ContinuousClock.now - stepStart).milliseconds))
         }
         try deadline.check("before encoding")
         let encodeStart = ContinuousClock.now
@@ -201,7 +213,8 @@ struct RenderJob {
         guard translated.code == .internal else { return translated }
         if let remaining = deadline.remaining, remaining <= .zero {
             return RenditionError(
-                .deadlineExceeded, "The render ran out of time while \(activity); try again later or use a smaller original.",
+                .deadlineExceeded,
+                "The render ran out of time while \(activity); try again later or use a smaller original.",
                 cause: translated.cause)
         }
         do {
@@ -218,17 +231,26 @@ struct RenderJob {
     static func translate(_ error: any Error, during activity: String) -> RenditionError {
         if let error = error as? RenditionError { return error }
         guard let vips = error as? VipsError else {
-            return RenditionError(.internal, "The render failed unexpectedly while \(activity).", cause: StringError("\(error)"))
+            return RenditionError(
+                .internal, "The render failed unexpectedly while \(activity).", cause: StringError("\(error)"))
         }
         switch vips.kind {
         case .killed:
-            return RenditionError(.deadlineExceeded, "The render ran out of time while \(activity); try again later or use a smaller original.", cause: vips)
+            return RenditionError(
+                .deadlineExceeded,
+                "The render ran out of time while \(activity); try again later or use a smaller original.", cause: vips)
         case .decode:
-            return RenditionError(.corruptImage, "The original could not be decoded (corrupt or truncated); upload an intact image.", cause: vips)
+            return RenditionError(
+                .corruptImage, "The original could not be decoded (corrupt or truncated); upload an intact image.",
+                cause: vips)
         case .blocked:
-            return RenditionError(.unsupportedFormat, "The original's format is not accepted; upload a JPEG, PNG, WebP, GIF, HEIF/AVIF or TIFF image.", cause: vips)
+            return RenditionError(
+                .unsupportedFormat,
+                "The original's format is not accepted; upload a JPEG, PNG, WebP, GIF, HEIF/AVIF or TIFF image.",
+                cause: vips)
         case .outOfMemory:
-            return RenditionError(.internal, "The render ran out of memory while \(activity); try a smaller original.", cause: vips)
+            return RenditionError(
+                .internal, "The render ran out of memory while \(activity); try a smaller original.", cause: vips)
         default:
             return RenditionError(.internal, "The render failed while \(activity).", cause: vips)
         }

@@ -27,7 +27,8 @@ public struct Color: Sendable, Hashable {
                 guard let byte = UInt8(String(digits[index...index + 1]), radix: 16) else { return nil }
                 channels.append(Double(byte))
             }
-            self.init(red: channels[0], green: channels[1], blue: channels[2], alpha: channels.count == 4 ? channels[3] : 255)
+            self.init(
+                red: channels[0], green: channels[1], blue: channels[2], alpha: channels.count == 4 ? channels[3] : 255)
         }
     }
 
@@ -103,7 +104,9 @@ public enum Quantity {
 /// Where a crop keeps its part of the image: a compass point, the centre, or (smart) where libvips finds
 /// the most entropy or attention.
 public enum Gravity {
-    public static let compass = ["centre", "north", "northeast", "east", "southeast", "south", "southwest", "west", "northwest"]
+    public static let compass = [
+        "centre", "north", "northeast", "east", "southeast", "south", "southwest", "west", "northwest",
+    ]
     public static let smart = ["entropy", "attention"]
     public static let all = compass + smart
 

@@ -18,7 +18,9 @@ public enum WebPChunks {
         var offset = 12
         while offset + 8 <= bytes.count {
             let name = String(decoding: bytes[offset..<offset + 4], as: UTF8.self)
-            let size = Int(bytes[offset + 4]) | Int(bytes[offset + 5]) << 8 | Int(bytes[offset + 6]) << 16 | Int(bytes[offset + 7]) << 24
+            let size =
+                Int(bytes[offset + 4]) | Int(bytes[offset + 5]) << 8 | Int(bytes[offset + 6]) << 16 | Int(
+                    bytes[offset + 7]) << 24
             let end = offset + 8 + size + (size & 1)
             guard end <= bytes.count || offset + 8 + size == bytes.count else { return bytes }
             if !names.contains(name) { output += bytes[offset..<min(end, bytes.count)] }

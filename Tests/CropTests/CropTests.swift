@@ -1,7 +1,7 @@
 import Crop
 import RenditionCore
-import Testing
 import TestSupport
+import Testing
 import Vips
 
 @Suite struct CropTests {
@@ -23,7 +23,8 @@ import Vips
     ])
     func compassGravityKeepsThatSide(gravity: String, marker: Marker) throws {
         // A wide image: a square crop keeps the left (red) or right (blue) marker.
-        let result = try apply(["aspect": "1:1", "gravity": .string(gravity)], to: Fixtures.upright(width: 600, height: 200))
+        let result = try apply(
+            ["aspect": "1:1", "gravity": .string(gravity)], to: Fixtures.upright(width: 600, height: 200))
         #expect(result.width == 200 && result.height == 200)
         #expect(try Marker(result.pixel(x: gravity.hasSuffix("west") ? 10 : 189, y: 10)) == marker)
     }
@@ -36,8 +37,10 @@ import Vips
     @Test(arguments: ["entropy", "attention"])
     func smartGravityFindsTheBusyPart(gravity: String) throws {
         // Flat dark grey with a bright, busy patch on the right: the square crop must move right.
-        let patch = try VipsImage.noise(width: 150, height: 200, mean: 200, sigma: 50).appendingBands(of: .noise(width: 150, height: 200, mean: 60, sigma: 50))
-            .appendingBands(of: .noise(width: 150, height: 200, mean: 60, sigma: 50)).declaring(.srgb)
+        let patch = try VipsImage.noise(width: 150, height: 200, mean: 200, sigma: 50).appendingBands(
+            of: .noise(width: 150, height: 200, mean: 60, sigma: 50)
+        )
+        .appendingBands(of: .noise(width: 150, height: 200, mean: 60, sigma: 50)).declaring(.srgb)
         let image = try VipsImage.solid(width: 600, height: 200, color: [40, 40, 40]).inserting(patch, x: 440, y: 0)
         let result = try apply(["aspect": "1:1", "gravity": .string(gravity)], to: image)
         #expect(result.width == 200 && result.height == 200)
@@ -48,20 +51,23 @@ import Vips
     }
 
     @Test func explicitPixelBox() throws {
-        let result = try apply(["left": 0, "top": 0, "width": 50, "height": 40], to: Fixtures.upright(width: 400, height: 300))
+        let result = try apply(
+            ["left": 0, "top": 0, "width": 50, "height": 40], to: Fixtures.upright(width: 400, height: 300))
         #expect(result.width == 50 && result.height == 40)
         #expect(try Marker(result.pixel(x: 25, y: 20)) == .red)
     }
 
     @Test func explicitFractionBox() throws {
         let result = try apply(
-            ["left": 0.75, "top": 0, "width": 0.25, "height": 0.5, "unit": "fraction"], to: Fixtures.upright(width: 400, height: 300))
+            ["left": 0.75, "top": 0, "width": 0.25, "height": 0.5, "unit": "fraction"],
+            to: Fixtures.upright(width: 400, height: 300))
         #expect(result.width == 100 && result.height == 150)
         #expect(try Marker(result.pixel(x: 50, y: 20)) == .blue)
     }
 
     @Test func boxWithoutCornerIsPlacedByGravity() throws {
-        let result = try apply(["width": 100, "height": 100, "gravity": "northeast"], to: Fixtures.upright(width: 400, height: 300))
+        let result = try apply(
+            ["width": 100, "height": 100, "gravity": "northeast"], to: Fixtures.upright(width: 400, height: 300))
         #expect(try Marker(result.pixel(x: 90, y: 10)) == .blue)
     }
 
@@ -70,7 +76,8 @@ import Vips
         let image = try Fixtures.upright(width: 400, height: 300)
         let context = StageContext.forTesting(image)
         context.resolutionScale = 0.25
-        let result = try Crop.make(["left": 0, "top": 0, "width": 200, "height": 200]).apply(to: image, context: context)
+        let result = try Crop.make(["left": 0, "top": 0, "width": 200, "height": 200]).apply(
+            to: image, context: context)
         #expect(result.width == 50 && result.height == 50)
     }
 
@@ -86,16 +93,20 @@ import Vips
         }
     }
 
-    @Test(arguments: [
-        (["aspect": "1:1", "width": 10, "height": 10], "crop.width: give either aspect or a box"),
-        (["width": 10], "give aspect"),
-        (["width": 10.5, "height": 10], "crop.width: expected whole pixels"),
-        (["width": 2, "height": 0.5, "unit": "fraction"], "crop.width: expected a fraction from 0 to 1"),
-        (["left": 1, "width": 10, "height": 10], "crop.left: give both left and top"),
-        (["aspect": "wide"], "crop.aspect: expected an aspect ratio such as \"16:9\", got wide"),
-        (["gravity": "up", "aspect": "1:1"], "crop.gravity: expected one of centre, north"),
-        (["left": 0.5, "top": 0, "width": 0.75, "height": 0.5, "unit": "fraction"], "crop.width: left + width exceeds 1"),
-    ] as [([String: OptionValue], String)])
+    @Test(
+        arguments: [
+            (["aspect": "1:1", "width": 10, "height": 10], "crop.width: give either aspect or a box"),
+            (["width": 10], "give aspect"),
+            (["width": 10.5, "height": 10], "crop.width: expected whole pixels"),
+            (["width": 2, "height": 0.5, "unit": "fraction"], "crop.width: expected a fraction from 0 to 1"),
+            (["left": 1, "width": 10, "height": 10], "crop.left: give both left and top"),
+            (["aspect": "wide"], "crop.aspect: expected an aspect ratio such as \"16:9\", got wide"),
+            (["gravity": "up", "aspect": "1:1"], "crop.gravity: expected one of centre, north"),
+            (
+                ["left": 0.5, "top": 0, "width": 0.75, "height": 0.5, "unit": "fraction"],
+                "crop.width: left + width exceeds 1"
+            ),
+        ] as [([String: OptionValue], String)])
     func badOptionsAreLocatedProblems(options: [String: OptionValue], message: String) {
         let error = #expect(throws: (any Error).self) { try Crop.make(options) }
         let text = error.map { "\($0)" } ?? ""

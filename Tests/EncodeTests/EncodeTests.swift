@@ -1,7 +1,7 @@
 import Encode
 import RenditionCore
-import Testing
 import TestSupport
+import Testing
 import Vips
 
 @Suite struct EncodeTests {
@@ -123,14 +123,15 @@ import Vips
         #expect(error?.kind == .killed)
     }
 
-    @Test(arguments: [
-        ([:], "encode.format: missing; expected one of jpeg, webp"),
-        (["format": "png"], "encode.format: expected one of jpeg, webp, got png"),
-        (["format": "webp", "progressive": true], "encode.progressive: applies to jpeg only"),
-        (["format": "jpeg", "lossless": true], "encode.lossless: applies to webp only"),
-        (["format": "jpeg", "quality": 0], "encode.quality: expected an integer from 1 to 100, got 0"),
-        (["format": "jpeg", "keep": ["exif"]], "encode.keep: expected a list of icc, copyright, got [exif]"),
-    ] as [([String: OptionValue], String)])
+    @Test(
+        arguments: [
+            ([:], "encode.format: missing; expected one of jpeg, webp"),
+            (["format": "png"], "encode.format: expected one of jpeg, webp, got png"),
+            (["format": "webp", "progressive": true], "encode.progressive: applies to jpeg only"),
+            (["format": "jpeg", "lossless": true], "encode.lossless: applies to webp only"),
+            (["format": "jpeg", "quality": 0], "encode.quality: expected an integer from 1 to 100, got 0"),
+            (["format": "jpeg", "keep": ["exif"]], "encode.keep: expected a list of icc, copyright, got [exif]"),
+        ] as [([String: OptionValue], String)])
     func badOptionsAreLocatedProblems(options: [String: OptionValue], message: String) {
         let error = #expect(throws: (any Error).self) { try Encode.make(options) }
         let text = error.map { "\($0)" } ?? ""

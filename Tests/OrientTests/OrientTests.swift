@@ -1,7 +1,7 @@
 import Orient
 import RenditionCore
-import Testing
 import TestSupport
+import Testing
 import Vips
 
 @Suite struct OrientTests {
@@ -12,7 +12,8 @@ import Vips
     @Test(arguments: 1...8, [true, false])
     func everyOrientationEndsUpright(orientation: Int, landscape: Bool) throws {
         let (width, height) = landscape ? (300, 200) : (200, 300)
-        let bytes = try Fixtures.jpeg(Fixtures.stored(Fixtures.upright(width: width, height: height), orientation: orientation))
+        let bytes = try Fixtures.jpeg(
+            Fixtures.stored(Fixtures.upright(width: width, height: height), orientation: orientation))
         let loaded = try VipsImage.load(VipsInput(bytes: bytes, format: .jpeg), access: .random)
         #expect(loaded.orientation == orientation)
 
@@ -22,7 +23,8 @@ import Vips
         #expect(result.width == width && result.height == height, "displayed size")
         #expect(try Marker.corners(of: result) == [.red, .blue, .grey, .grey], "orientation \(orientation)")
         #expect(!result.hasField("orientation"), "the tag is removed")
-        let predicted = stage.predict(ImageGeometry(width: loaded.width, height: loaded.height, orientation: orientation))
+        let predicted = stage.predict(
+            ImageGeometry(width: loaded.width, height: loaded.height, orientation: orientation))
         #expect(predicted == ImageGeometry(width: width, height: height, orientation: 1))
     }
 

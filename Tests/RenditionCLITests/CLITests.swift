@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import Vips
 
 /// Runs the built `rendition` binary as a user would.
@@ -12,7 +12,8 @@ struct CLI {
     }
 
     static var binary: URL {
-        let sibling = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("rendition")
+        let sibling = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            "rendition")
         if FileManager.default.isExecutableFile(atPath: sibling.path) { return sibling }
         return Repository.root().appendingPathComponent(".build/debug/rendition")
     }
@@ -30,7 +31,9 @@ struct CLI {
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        return Output(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
     }
 }
 
@@ -41,21 +44,25 @@ final class Workspace {
     init() throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("rendition-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: Repository.root().appendingPathComponent("pipelines"), to: url.appendingPathComponent("pipelines"))
+        try FileManager.default.copyItem(
+            at: Repository.root().appendingPathComponent("pipelines"), to: url.appendingPathComponent("pipelines"))
     }
 
     deinit { try? FileManager.default.removeItem(at: url) }
 
     func write(_ name: String, _ bytes: [UInt8]) throws {
         let target = url.appendingPathComponent(name)
-        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Data(bytes).write(to: target)
     }
 
     func read(_ name: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: url.appendingPathComponent(name))) }
 
     func files() throws -> [String] {
-        (FileManager.default.enumerator(atPath: url.path)?.allObjects as? [String] ?? []).filter { !$0.hasPrefix("pipelines") }.sorted()
+        (FileManager.default.enumerator(atPath: url.path)?.allObjects as? [String] ?? []).filter {
+            !$0.hasPrefix("pipelines")
+        }.sorted()
     }
 }
 
@@ -72,19 +79,24 @@ final class Workspace {
 
     @Test func schemaMatchesTheCommittedFile() throws {
         let output = try CLI.run(["schema"])
-        let committed = try String(contentsOf: Repository.root().appendingPathComponent("pipelines/rendition.schema.json"), encoding: .utf8)
+        let committed = try String(
+            contentsOf: Repository.root().appendingPathComponent("pipelines/rendition.schema.json"), encoding: .utf8)
         #expect(output.status == 0 && output.stdout == committed)
     }
 
     @Test func validateAcceptsTheShippedPresets() throws {
         let output = try CLI.run(["validate"])
         #expect(output.status == 0, "\(output.stderr)")
-        for preset in ["thumbnail", "avatar", "hero", "original-webp"] { #expect(output.stdout.contains("preset \(preset) ")) }
+        for preset in ["thumbnail", "avatar", "hero", "original-webp"] {
+            #expect(output.stdout.contains("preset \(preset) "))
+        }
     }
 
     @Test func validateListsEveryProblemAndFails() throws {
         let workspace = try Workspace()
-        try workspace.write("bad/one.yaml", Array("stages:\n  - resize: {width: -1}\n  - encode: {format: webp}\n  - encode: {format: jpeg}\n".utf8))
+        try workspace.write(
+            "bad/one.yaml",
+            Array("stages:\n  - resize: {width: -1}\n  - encode: {format: webp}\n  - encode: {format: jpeg}\n".utf8))
         try workspace.write("bad/two.yaml", Array("stages:\n  - blur: {}\n".utf8))
         let output = try CLI.run(["validate", "bad"], in: workspace.url)
         #expect(output.status == 1)
@@ -97,7 +109,9 @@ final class Workspace {
 
     @Test func planExplainsWithoutWriting() throws {
         let workspace = try Workspace()
-        try workspace.write("photo.jpg", try Fixtures.jpeg(Fixtures.stored(Fixtures.upright(width: 4000, height: 3000), orientation: 6)))
+        try workspace.write(
+            "photo.jpg", try Fixtures.jpeg(Fixtures.stored(Fixtures.upright(width: 4000, height: 3000), orientation: 6))
+        )
         let text = try CLI.run(["plan", "thumbnail", "--input", "photo.jpg"], in: workspace.url)
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout.contains("jpeg 3000×4000, orientation 6"), "stored size: the camera held it sideways")
@@ -105,12 +119,14 @@ final class Workspace {
         #expect(text.stdout.contains("→ webp 400×300"))
         #expect(try workspace.files() == ["photo.jpg"], "a dry run writes nothing")
 
-        let json = try CLI.run(["plan", "thumbnail", "--input", "photo.jpg", "--json", "--output", "out/t.webp"], in: workspace.url)
+        let json = try CLI.run(
+            ["plan", "thumbnail", "--input", "photo.jpg", "--json", "--output", "out/t.webp"], in: workspace.url)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let input = try #require(object["input"] as? [String: Any])
         let output = try #require(object["output"] as? [String: Any])
         #expect(input["shrinkOnLoad"] as? Int == 4 && input["orientation"] as? Int == 6)
-        #expect(output["width"] as? Int == 400 && output["height"] as? Int == 300 && output["decodedWidth"] as? Int == 750)
+        #expect(
+            output["width"] as? Int == 400 && output["height"] as? Int == 300 && output["decodedWidth"] as? Int == 750)
         #expect(try SniffResult(workspace.read("out/t.webp")) == .supported(.webp))
     }
 
@@ -125,7 +141,8 @@ final class Workspace {
 
     @Test func runWritesAnUprightRendition() throws {
         let workspace = try Workspace()
-        try workspace.write("photo.jpg", try Fixtures.jpeg(Fixtures.stored(Fixtures.upright(width: 1200, height: 900), orientation: 6)))
+        try workspace.write(
+            "photo.jpg", try Fixtures.jpeg(Fixtures.stored(Fixtures.upright(width: 1200, height: 900), orientation: 6)))
         let output = try CLI.run(["run", "thumbnail", "photo.jpg"], in: workspace.url)
         #expect(output.status == 0, "\(output.stderr)")
         #expect(output.stdout.contains("photo.jpg → photo-thumbnail.webp  400×300"))
@@ -141,7 +158,9 @@ final class Workspace {
         try workspace.write("in/b.jpg", good)
         try workspace.write("in/empty.jpg", [])
         try workspace.write("in/page.jpg", Array("<html><body>not an image</body></html>".utf8))
-        let output = try CLI.run(["run", "avatar", "in/a.jpg", "in/b.jpg", "in/empty.jpg", "in/page.jpg", "--out-dir", "out"], in: workspace.url)
+        let output = try CLI.run(
+            ["run", "avatar", "in/a.jpg", "in/b.jpg", "in/empty.jpg", "in/page.jpg", "--out-dir", "out"],
+            in: workspace.url)
         #expect(output.status == 1)
         #expect(output.stdout.contains("rendered 2, failed 2"))
         #expect(output.stderr.contains("failed in/empty.jpg: unsupported_format: The original is empty (0 bytes)"))
@@ -151,10 +170,30 @@ final class Workspace {
 
     @Test func badInvocationsExplainThemselves() throws {
         let unknown = try CLI.run(["run", "nosuch", "x.jpg"])
-        #expect(unknown.status == 1 && unknown.stderr.contains("unknown preset \"nosuch\"; known presets: avatar, hero, original-webp, thumbnail"))
+        #expect(
+            unknown.status == 1
+                && unknown.stderr.contains(
+                    "unknown preset \"nosuch\"; known presets: avatar, hero, original-webp, thumbnail")
+        )
         let twoOutputs = try CLI.run(["run", "thumbnail", "a.jpg", "b.jpg", "-o", "x.webp"])
         #expect(twoOutputs.status != 0 && twoOutputs.stderr.contains("--output takes exactly one input"))
         let missing = try CLI.run(["run", "thumbnail", "/nonexistent/photo.jpg"])
         #expect(missing.status == 1 && missing.stderr.contains("/nonexistent/photo.jpg: cannot read"))
+    }
+}
+
+@Suite struct SampleTests {
+    @Test func sampleIsASidewaysPhotoThatRendersUpright() throws {
+        let workspace = try Workspace()
+        let written = try CLI.run(["sample", "s.jpg"], in: workspace.url)
+        #expect(written.status == 0)
+        let stored = try Fixtures.decode(workspace.read("s.jpg"))
+        #expect(stored.width == 1600 && stored.height == 2400 && stored.orientation == 6)
+        let rendered = try CLI.run(["run", "thumbnail", "s.jpg", "-o", "s.webp"], in: workspace.url)
+        #expect(rendered.status == 0)
+        let image = try Fixtures.decode(workspace.read("s.webp"))
+        #expect(image.width == 400 && image.height == 267)
+        let corners = try Marker.corners(of: image)
+        #expect(corners[0] == .red && corners[1] == .blue)
     }
 }

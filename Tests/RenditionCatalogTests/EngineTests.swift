@@ -1,8 +1,8 @@
 import Foundation
 import RenditionCatalog
 import RenditionCore
-import Testing
 import TestSupport
+import Testing
 import Vips
 
 /// The whole engine on the shipped presets: real pipeline files, real libvips, the render pool.
@@ -22,7 +22,8 @@ import Vips
     @Test(arguments: 1...8, [true, false])
     func thumbnailIsUprightForEveryOrientation(orientation: Int, landscape: Bool) async throws {
         let (width, height) = landscape ? (2000, 1500) : (1500, 2000)
-        let input = try Fixtures.jpeg(Fixtures.stored(Fixtures.upright(width: width, height: height), orientation: orientation))
+        let input = try Fixtures.jpeg(
+            Fixtures.stored(Fixtures.upright(width: width, height: height), orientation: orientation))
         let result = try await render("thumbnail", input)
         #expect(result.report.shrinkOnLoad == 2, "2000 → 400 shrinks 5×: decode at 1/2")
         #expect((result.width, result.height) == (landscape ? (400, 300) : (300, 400)))
@@ -46,7 +47,8 @@ import Vips
     @Test func everyPresetRendersAPhoto() async throws {
         let input = try Fixtures.jpeg(Fixtures.photo(width: 3000, height: 2000))
         let expected: [String: (Int, Int, InputFormat)] = [
-            "thumbnail": (400, 267, .webp), "avatar": (256, 256, .webp), "hero": (1600, 1067, .jpeg), "original-webp": (3000, 2000, .webp),
+            "thumbnail": (400, 267, .webp), "avatar": (256, 256, .webp), "hero": (1600, 1067, .jpeg),
+            "original-webp": (3000, 2000, .webp),
         ]
         for (preset, (width, height, format)) in expected {
             let result = try await render(preset, input)
@@ -54,7 +56,10 @@ import Vips
             #expect(SniffResult(result.bytes) == .supported(format), "\(preset)")
             let decoded = try Fixtures.decode(result.bytes)
             #expect(decoded.width == width && decoded.height == height)
-            #expect(PerceptualHash.distance(try PerceptualHash.dHash(decoded), try PerceptualHash.dHash(Fixtures.decode(input))) <= (preset == "avatar" ? 64 : 6), "\(preset) looks like its input")
+            #expect(
+                PerceptualHash.distance(
+                    try PerceptualHash.dHash(decoded), try PerceptualHash.dHash(Fixtures.decode(input)))
+                    <= (preset == "avatar" ? 64 : 6), "\(preset) looks like its input")
         }
     }
 
@@ -87,15 +92,26 @@ import Vips
             ("truncated JPEG", Fixtures.truncated(jpeg, keeping: 0.5), .corruptImage),
             ("truncated progressive JPEG", Fixtures.truncated(progressive, keeping: 0.5), .corruptImage),
             ("truncated PNG", Fixtures.truncated(png, keeping: 0.5), .corruptImage),
-            ("JPEG header then garbage", Array(jpeg.prefix(400)) + [UInt8](repeating: 0x41, count: 4000), .corruptImage),
+            (
+                "JPEG header then garbage", Array(jpeg.prefix(400)) + [UInt8](repeating: 0x41, count: 4000),
+                .corruptImage
+            ),
             ("zero bytes", [], .unsupportedFormat),
             ("text named .jpg", Array("hello, this is not a photo\n".utf8), .unsupportedFormat),
             ("HTML named .jpg", Array("<!DOCTYPE html><html><body><img src=x></body></html>".utf8), .unsupportedFormat),
-            ("SVG", Array("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"100000\" height=\"100000\"><rect/></svg>".utf8), .unsupportedFormat),
+            (
+                "SVG",
+                Array(
+                    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"100000\" height=\"100000\"><rect/></svg>".utf8),
+                .unsupportedFormat
+            ),
             ("PDF", Array("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n".utf8), .unsupportedFormat),
             ("EPS", Array("%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n".utf8), .unsupportedFormat),
             ("JPEG SOF claiming 65500×65500", try Fixtures.jpegClaiming(width: 65_500, height: 65_500), .tooManyPixels),
-            ("PNG IHDR claiming 100000×100000", try Fixtures.pngClaiming(width: 100_000, height: 100_000), .tooManyPixels),
+            (
+                "PNG IHDR claiming 100000×100000", try Fixtures.pngClaiming(width: 100_000, height: 100_000),
+                .tooManyPixels
+            ),
         ]
     }
 
@@ -116,7 +132,8 @@ import Vips
     @Test func bestEffortDecodingIsOptIn() async throws {
         let truncated = Fixtures.truncated(try Fixtures.jpeg(Fixtures.photo(width: 1200, height: 900)), keeping: 0.6)
         let lenient = try PipelineLibrary.planText(
-            "stages:\n  - resize: {width: 300}\n  - encode: {format: jpeg}\ninput:\n  failOn: none\n", name: "lenient", source: "lenient.yaml"
+            "stages:\n  - resize: {width: 300}\n  - encode: {format: jpeg}\ninput:\n  failOn: none\n", name: "lenient",
+            source: "lenient.yaml"
         ).get()
         let result = try await renderer.render(lenient, input: truncated)
         #expect(result.width == 300)
@@ -124,7 +141,8 @@ import Vips
 
     @Test func cropOutsideTheImageIsUnprocessable() async throws {
         let plan = try PipelineLibrary.planText(
-            "stages:\n  - crop: {left: 100, top: 100, width: 500, height: 500}\n  - encode: {format: jpeg}\n", name: "box", source: "box.yaml"
+            "stages:\n  - crop: {left: 100, top: 100, width: 500, height: 500}\n  - encode: {format: jpeg}\n",
+            name: "box", source: "box.yaml"
         ).get()
         let error = await #expect(throws: RenditionError.self) {
             try await renderer.render(plan, input: try Fixtures.jpeg(Fixtures.photo(width: 400, height: 300)))

@@ -58,10 +58,13 @@ func document(_ stages: [(String, [(String, String)])], extra: [(String, SpecNod
     }
     let items: [SpecNode] = stages.map { name, options in
         let location = at()
-        let node: SpecNode = .mapping(options.map { SpecEntry(key: $0.0, keyLocation: at(), value: .scalar($0.1, at())) }, location)
+        let node: SpecNode = .mapping(
+            options.map { SpecEntry(key: $0.0, keyLocation: at(), value: .scalar($0.1, at())) }, location)
         return .mapping([SpecEntry(key: name, keyLocation: location, value: node)], location)
     }
-    return .mapping([SpecEntry(key: "stages", keyLocation: here, value: .sequence(items, here))] + extra.map { SpecEntry(key: $0.0, keyLocation: here, value: $0.1) }, here)
+    return .mapping(
+        [SpecEntry(key: "stages", keyLocation: here, value: .sequence(items, here))]
+            + extra.map { SpecEntry(key: $0.0, keyLocation: here, value: $0.1) }, here)
 }
 
 func problems(_ result: Result<PipelinePlan, PipelineProblems>) -> [String] {
@@ -73,19 +76,32 @@ func problems(_ result: Result<PipelinePlan, PipelineProblems>) -> [String] {
     let planner = Planner(registry: registry)
 
     @Test func plansAValidDocument() throws {
-        let plan = try planner.plan(name: "thumb", document: document([("flip", []), ("scale", [("factor", "0.25")]), ("write", [("level", "6")])]), source: "p.yaml").get()
+        let plan = try planner.plan(
+            name: "thumb",
+            document: document([("flip", []), ("scale", [("factor", "0.25")]), ("write", [("level", "6")])]),
+            source: "p.yaml"
+        ).get()
         #expect(plan.steps.map(\.name) == ["flip", "scale", "write"])
         #expect(plan.transforms.count == 2)
         #expect(plan.hints.shrinkOnLoad && !plan.hints.randomAccess && plan.hints.failOn == .warning)
         #expect(plan.cacheControl == "public, max-age=1209600")
         #expect(plan.maxInputPixels == 50_000_000)
-        #expect(plan.steps[1].options.map { "\($0.name)=\($0.value)" } == ["factor=0.25", "mode=good"], "defaults are resolved")
+        #expect(
+            plan.steps[1].options.map { "\($0.name)=\($0.value)" } == ["factor=0.25", "mode=good"],
+            "defaults are resolved")
     }
 
     @Test func fingerprintIsStableAndTracksWhatChangesBytes() throws {
         func fingerprint(_ factor: String, name: String = "a", maxAge: String? = nil) throws -> String {
-            let extra: [(String, SpecNode)] = maxAge.map { [("cache", .mapping([SpecEntry(key: "maxAge", keyLocation: here, value: .scalar($0, here))], here))] } ?? []
-            return try planner.plan(name: name, document: document([("scale", [("factor", factor)]), ("write", [("level", "1")])], extra: extra), source: "p.yaml").get().fingerprint
+            let extra: [(String, SpecNode)] =
+                maxAge.map {
+                    [("cache", .mapping([SpecEntry(key: "maxAge", keyLocation: here, value: .scalar($0, here))], here))]
+                } ?? []
+            return try planner.plan(
+                name: name,
+                document: document([("scale", [("factor", factor)]), ("write", [("level", "1")])], extra: extra),
+                source: "p.yaml"
+            ).get().fingerprint
         }
         let base = try fingerprint("0.5")
         #expect(base.count == 64)
@@ -97,21 +113,36 @@ func problems(_ result: Result<PipelinePlan, PipelineProblems>) -> [String] {
     }
 
     @Test func orderRules() {
-        #expect(problems(planner.plan(name: "a", document: document([("scale", []), ("flip", []), ("write", [("level", "1")])]), source: "p.yaml"))
-            == ["p.yaml:3:5: flip: must come before crop and resize stages; move it up"])
-        #expect(problems(planner.plan(name: "a", document: document([("write", [("level", "1")]), ("scale", [])]), source: "p.yaml"))
-            == ["p.yaml:2:5: write: must be the last stage; move it to the end"])
-        #expect(problems(planner.plan(name: "a", document: document([("write", [("level", "1")]), ("write", [("level", "2")])]), source: "p.yaml")).contains {
-            $0.contains("a pipeline has exactly one write stage") })
-        #expect(problems(planner.plan(name: "a", document: document([("scale", [])]), source: "p.yaml"))
-            == ["p.yaml:1:1: stages: no output stage; end the list with write"])
+        #expect(
+            problems(
+                planner.plan(
+                    name: "a", document: document([("scale", []), ("flip", []), ("write", [("level", "1")])]),
+                    source: "p.yaml"))
+                == ["p.yaml:3:5: flip: must come before crop and resize stages; move it up"])
+        #expect(
+            problems(
+                planner.plan(
+                    name: "a", document: document([("write", [("level", "1")]), ("scale", [])]), source: "p.yaml"))
+                == ["p.yaml:2:5: write: must be the last stage; move it to the end"])
+        #expect(
+            problems(
+                planner.plan(
+                    name: "a", document: document([("write", [("level", "1")]), ("write", [("level", "2")])]),
+                    source: "p.yaml")
+            ).contains {
+                $0.contains("a pipeline has exactly one write stage")
+            })
+        #expect(
+            problems(planner.plan(name: "a", document: document([("scale", [])]), source: "p.yaml"))
+                == ["p.yaml:1:1: stages: no output stage; end the list with write"])
     }
 
     @Test func collectsEveryProblem() {
-        let found = problems(planner.plan(
-            name: "healthz",
-            document: document([("scale", [("factor", "2"), ("speed", "9")]), ("blur", []), ("write", [])]),
-            source: "p.yaml"))
+        let found = problems(
+            planner.plan(
+                name: "healthz",
+                document: document([("scale", [("factor", "2"), ("speed", "9")]), ("blur", []), ("write", [])]),
+                source: "p.yaml"))
         #expect(found.count == 5, "\(found)")
         #expect(found.contains { $0.contains("\"healthz\" is reserved") })
         #expect(found.contains { $0.contains("scale.factor: expected a number from 0.01 to 1, got 2") })
@@ -124,13 +155,19 @@ func problems(_ result: Result<PipelinePlan, PipelineProblems>) -> [String] {
         func plan(_ key: String, _ sub: String, _ value: String) -> Result<PipelinePlan, PipelineProblems> {
             planner.plan(
                 name: "a",
-                document: document([("write", [("level", "1")])], extra: [(key, .mapping([SpecEntry(key: sub, keyLocation: here, value: .scalar(value, here))], here))]),
+                document: document(
+                    [("write", [("level", "1")])],
+                    extra: [
+                        (key, .mapping([SpecEntry(key: sub, keyLocation: here, value: .scalar(value, here))], here))
+                    ]),
                 source: "p.yaml")
         }
         #expect(try plan("cache", "maxAge", "2h").get().maxAge == 7_200)
         #expect(try plan("limits", "maxInputPixels", "12M").get().maxInputPixels == 12_000_000)
         #expect(try plan("input", "failOn", "none").get().hints.failOn == FailOn.none)
-        #expect(problems(plan("limits", "maxInputPixels", "60M")).first?.contains("above the service-wide limit of 50M") == true)
+        #expect(
+            problems(plan("limits", "maxInputPixels", "60M")).first?.contains("above the service-wide limit of 50M")
+                == true)
         #expect(problems(plan("cache", "maxAge", "soon")).first?.contains("expected a duration") == true)
         #expect(problems(plan("cache", "ttl", "1d")).first?.contains("cache.ttl: unknown key") == true)
         #expect(problems(plan("colour", "x", "1")).first?.contains("unknown key; a pipeline file has") == true)
@@ -180,7 +217,9 @@ func problems(_ result: Result<PipelinePlan, PipelineProblems>) -> [String] {
     @Test func aspectRatios() {
         #expect(AspectRatio(parsing: "16:9")?.ratio == 16.0 / 9.0)
         #expect(AspectRatio(parsing: "1.91:1") != nil)
-        #expect(AspectRatio(parsing: "0:1") == nil && AspectRatio(parsing: "16/9") == nil && AspectRatio(parsing: "1:2:3") == nil)
+        #expect(
+            AspectRatio(parsing: "0:1") == nil && AspectRatio(parsing: "16/9") == nil
+                && AspectRatio(parsing: "1:2:3") == nil)
     }
 
     @Test func optionMessages() {
@@ -190,14 +229,21 @@ func problems(_ result: Result<PipelinePlan, PipelineProblems>) -> [String] {
     }
 
     @Test func jsonPrintingEscapes() {
-        let value = JSONValue.object([("a\"b", .string("line\nnext\u{1}")), ("n", .array([.int(1), .double(0.5), .bool(true), .null]))])
-        #expect(value.pretty() == "{\n  \"a\\\"b\": \"line\\nnext\\u0001\",\n  \"n\": [\n    1,\n    0.5,\n    true,\n    null\n  ]\n}")
+        let value = JSONValue.object([
+            ("a\"b", .string("line\nnext\u{1}")), ("n", .array([.int(1), .double(0.5), .bool(true), .null])),
+        ])
+        #expect(
+            value.pretty()
+                == "{\n  \"a\\\"b\": \"line\\nnext\\u0001\",\n  \"n\": [\n    1,\n    0.5,\n    true,\n    null\n  ]\n}"
+        )
     }
 
     @Test func deadlines() throws {
         #expect(Deadline.none.remaining == nil)
         #expect(throws: Never.self) { try Deadline.after(.seconds(60)).check("now") }
-        let error = #expect(throws: RenditionError.self) { try Deadline(.now - .milliseconds(1)).check("before encoding") }
+        let error = #expect(throws: RenditionError.self) {
+            try Deadline(.now - .milliseconds(1)).check("before encoding")
+        }
         #expect(error?.code == .deadlineExceeded)
     }
 }

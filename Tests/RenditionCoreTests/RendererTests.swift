@@ -1,14 +1,26 @@
 import RenditionCore
-import Testing
 import TestSupport
+import Testing
 import Vips
 
 @Suite struct RendererTests {
     let planner = Planner(registry: registry)
 
     func plan(_ factor: String = "0.1", maxPixels: String? = nil) throws -> PipelinePlan {
-        let extra: [(String, SpecNode)] = maxPixels.map { [("limits", .mapping([SpecEntry(key: "maxInputPixels", keyLocation: here, value: .scalar($0, here))], here))] } ?? []
-        return try planner.plan(name: "t", document: document([("scale", [("factor", factor)]), ("write", [("level", "1")])], extra: extra), source: "p.yaml").get()
+        let extra: [(String, SpecNode)] =
+            maxPixels.map {
+                [
+                    (
+                        "limits",
+                        .mapping([SpecEntry(key: "maxInputPixels", keyLocation: here, value: .scalar($0, here))], here)
+                    )
+                ]
+            } ?? []
+        return try planner.plan(
+            name: "t",
+            document: document([("scale", [("factor", factor)]), ("write", [("level", "1")])], extra: extra),
+            source: "p.yaml"
+        ).get()
     }
 
     @Test func rendersOnThePoolWithShrinkOnLoad() async throws {
@@ -28,7 +40,8 @@ import Vips
         #expect(error?.code == .tooManyPixels)
         #expect(error?.message.contains("65500×65500") == true)
         let lowered = await #expect(throws: RenditionError.self) {
-            try await renderer.render(plan(maxPixels: "1K"), input: try Fixtures.jpeg(Fixtures.photo(width: 64, height: 64)))
+            try await renderer.render(
+                plan(maxPixels: "1K"), input: try Fixtures.jpeg(Fixtures.photo(width: 64, height: 64)))
         }
         #expect(lowered?.code == .tooManyPixels && lowered?.message.contains("1K") == true)
         try await renderer.shutdown()
@@ -46,7 +59,9 @@ import Vips
     @Test func expiredDeadlineStopsTheRender() async throws {
         let renderer = try Renderer(threads: 1)
         let error = await #expect(throws: RenditionError.self) {
-            try await renderer.render(plan(), input: try Fixtures.jpeg(Fixtures.photo(width: 64, height: 64)), deadline: Deadline(.now - .seconds(1)))
+            try await renderer.render(
+                plan(), input: try Fixtures.jpeg(Fixtures.photo(width: 64, height: 64)),
+                deadline: Deadline(.now - .seconds(1)))
         }
         #expect(error?.code == .deadlineExceeded)
         try await renderer.shutdown()

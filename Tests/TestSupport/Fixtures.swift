@@ -50,7 +50,10 @@ public enum Fixtures {
     /// A JPEG whose SOF marker claims `width`×`height` (the data stays that of a tiny image).
     public static func jpegClaiming(width: Int, height: Int) throws -> [UInt8] {
         var bytes = try VipsImage.solid(width: 16, height: 16, color: grey).jpegData(quality: 80)
-        guard let sof = (0..<bytes.count - 9).first(where: { bytes[$0] == 0xFF && (bytes[$0 + 1] == 0xC0 || bytes[$0 + 1] == 0xC2) })
+        guard
+            let sof = (0..<bytes.count - 9).first(where: {
+                bytes[$0] == 0xFF && (bytes[$0 + 1] == 0xC0 || bytes[$0 + 1] == 0xC2)
+            })
         else { fatalError("no SOF marker") }
         bytes[sof + 5] = UInt8(height >> 8)
         bytes[sof + 6] = UInt8(height & 0xFF)
@@ -80,7 +83,9 @@ public enum Fixtures {
     public static func corrupted(_ bytes: [UInt8]) -> [UInt8] {
         var result = bytes
         let start = bytes.count / 3
-        for index in start..<min(bytes.count - 2, start + bytes.count / 3) { result[index] = UInt8(truncatingIfNeeded: index * 7919) | 0x01 }
+        for index in start..<min(bytes.count - 2, start + bytes.count / 3) {
+            result[index] = UInt8(truncatingIfNeeded: index * 7919) | 0x01
+        }
         return result
     }
 
@@ -128,7 +133,9 @@ public enum Marker: String, Sendable {
         let inset = max(1, min(image.width, image.height) / 8)
         let xs = [inset, image.width - 1 - inset]
         let ys = [inset, image.height - 1 - inset]
-        return try [(xs[0], ys[0]), (xs[1], ys[0]), (xs[0], ys[1]), (xs[1], ys[1])].map { try Marker(image.pixel(x: $0.0, y: $0.1)) }
+        return try [(xs[0], ys[0]), (xs[1], ys[0]), (xs[0], ys[1]), (xs[1], ys[1])].map {
+            try Marker(image.pixel(x: $0.0, y: $0.1))
+        }
     }
 }
 
@@ -136,7 +143,8 @@ public enum Marker: String, Sendable {
 public enum PerceptualHash {
     public static func dHash(_ image: VipsImage) throws -> UInt64 {
         let grey = try image.colourspace(.bw).extractingBands(0)
-        let small = try grey.resized(horizontalScale: 9 / Double(grey.width), verticalScale: 8 / Double(grey.height), kernel: .linear)
+        let small = try grey.resized(
+            horizontalScale: 9 / Double(grey.width), verticalScale: 8 / Double(grey.height), kernel: .linear)
         let pixels = try small.pixelBytes()
         let width = small.width
         var hash: UInt64 = 0
@@ -167,10 +175,14 @@ public enum Repository {
 
 extension StageContext {
     /// A context for testing one stage on `image`, as if it had been loaded at full size.
-    public static func forTesting(_ image: VipsImage, format: InputFormat = .jpeg, deadline: Deadline = .none) -> StageContext {
+    public static func forTesting(_ image: VipsImage, format: InputFormat = .jpeg, deadline: Deadline = .none)
+        -> StageContext
+    {
         StageContext(
             deadline: deadline,
-            input: InputInfo(format: format, width: image.width, height: image.height, orientation: image.orientation, pages: 1, byteCount: 0),
+            input: InputInfo(
+                format: format, width: image.width, height: image.height, orientation: image.orientation, pages: 1,
+                byteCount: 0),
             resolutionScale: 1)
     }
 }

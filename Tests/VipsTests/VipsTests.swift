@@ -1,18 +1,19 @@
-import Testing
 import TestSupport
+import Testing
 import Vips
 
 @Suite struct SniffTests {
-    @Test(arguments: [
-        ([0xFF, 0xD8, 0xFF, 0xE0], InputFormat.jpeg),
-        ([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], .png),
-        (Array("GIF89a".utf8), .gif),
-        (Array("RIFF\u{0}\u{0}\u{0}\u{0}WEBPVP8 ".utf8), .webp),
-        ([0x49, 0x49, 0x2A, 0x00], .tiff),
-        ([0x4D, 0x4D, 0x00, 0x2A], .tiff),
-        ([0, 0, 0, 0x1C] + Array("ftypavif".utf8), .heif),
-        ([0, 0, 0, 0x18] + Array("ftypheic".utf8), .heif),
-    ] as [([UInt8], InputFormat)])
+    @Test(
+        arguments: [
+            ([0xFF, 0xD8, 0xFF, 0xE0], InputFormat.jpeg),
+            ([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], .png),
+            (Array("GIF89a".utf8), .gif),
+            (Array("RIFF\u{0}\u{0}\u{0}\u{0}WEBPVP8 ".utf8), .webp),
+            ([0x49, 0x49, 0x2A, 0x00], .tiff),
+            ([0x4D, 0x4D, 0x00, 0x2A], .tiff),
+            ([0, 0, 0, 0x1C] + Array("ftypavif".utf8), .heif),
+            ([0, 0, 0, 0x18] + Array("ftypheic".utf8), .heif),
+        ] as [([UInt8], InputFormat)])
     func recognisesAcceptedFormats(bytes: [UInt8], format: InputFormat) {
         #expect(SniffResult(bytes) == .supported(format))
     }
