@@ -42,6 +42,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.20.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -68,9 +73,40 @@ let package = Package(
             ] + stageNames.map { .target(name: $0) },
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "ObjectStorage",
+            dependencies: [
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "RenditionService",
+            dependencies: [
+                "RenditionCore", "RenditionCatalog", "ObjectStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "RenditionServer",
+            dependencies: [
+                "RenditionService", "RenditionCore", "ObjectStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "RenditionCLI",
             dependencies: [
+                "RenditionServer",
+                "RenditionService",
                 "RenditionCatalog",
                 "RenditionCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -94,6 +130,24 @@ let package = Package(
         .testTarget(
             name: "RenditionCatalogTests",
             dependencies: ["RenditionCatalog", "RenditionCore", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ObjectStorageTests",
+            dependencies: ["ObjectStorage", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RenditionServiceTests",
+            dependencies: ["RenditionService", "RenditionCatalog", "RenditionCore", "ObjectStorage", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RenditionServerTests",
+            dependencies: [
+                "RenditionServer", "RenditionService", "RenditionCore", "ObjectStorage", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -10,6 +10,6 @@ struct Rendition: AsyncParsableCommand {
             Presets live in pipelines/<name>.yaml. Check them with `rendition validate`, see what one does \
             with `rendition plan NAME --input photo.jpg`, and render files with `rendition run NAME photo.jpg`.
             """,
-        subcommands: [Validate.self, Plan.self, Run.self, Stages.self, Schema.self, Sample.self]
+        subcommands: [Serve.self, Validate.self, Plan.self, Run.self, Stages.self, Schema.self, Sample.self]
     )
 }

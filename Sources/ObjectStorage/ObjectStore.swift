@@ -1,0 +1,144 @@
+public import Foundation
+
+/// The key of an object in a store: a relative, `/`-separated path of at most 1024 UTF-8 bytes.
+///
+/// A key never has a leading `/`, `.` or `..` segments, empty segments, backslashes, NUL or other control
+/// characters. Keys come from URLs, so every way of smuggling a path out of a store is refused here once,
+/// for every store.
+public struct ObjectKey: Sendable, Hashable, CustomStringConvertible {
+    public static let maxLength = 1024
+    public let rawValue: String
+
+    public init(_ rawValue: String) throws(StorageError) {
+        if let problem = Self.problem(with: rawValue) {
+            throw StorageError(.invalidKey, problem)
+        }
+        self.rawValue = rawValue
+    }
+
+    /// Why `text` is not a valid key, or `nil`.
+    public static func problem(with text: String) -> String? {
+        if text.isEmpty { return "The key is empty; name an object." }
+        if text.utf8.count > maxLength { return "The key is longer than \(maxLength) bytes; use a shorter name." }
+        if text.hasPrefix("/") { return "The key is absolute; keys are relative paths." }
+        if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            return "The key contains control characters (such as NUL); remove them."
+        }
+        if text.contains("\\") { return "The key contains a backslash; use '/' between folders." }
+        for segment in text.split(separator: "/", omittingEmptySubsequences: false) {
+            if segment.isEmpty { return "The key has an empty path segment ('//' or a trailing '/')." }
+            if segment == "." || segment == ".." { return "The key has a '.' or '..' segment; keys cannot leave their folder." }
+        }
+        return nil
+    }
+
+    /// The key under `prefix` (a folder in the same store).
+    public func prefixed(by prefix: String) throws(StorageError) -> ObjectKey {
+        try ObjectKey(prefix.isEmpty ? rawValue : "\(prefix)/\(rawValue)")
+    }
+
+    public var description: String { rawValue }
+}
+
+/// What a store knows about an object.
+public struct ObjectMetadata: Sendable, Hashable {
+    public var contentType: String
+    public var cacheControl: String?
+    /// A strong validator, quoted as in HTTP (`"…"`).
+    public var etag: String
+    public var lastModified: Date
+    public var size: Int
+    /// User metadata (`x-amz-meta-*` in S3).
+    public var userMetadata: [String: String]
+
+    public init(
+        contentType: String, cacheControl: String?, etag: String, lastModified: Date, size: Int,
+        userMetadata: [String: String] = [:]
+    ) {
+        self.contentType = contentType
+        self.cacheControl = cacheControl
+        self.etag = etag
+        self.lastModified = lastModified
+        self.size = size
+        self.userMetadata = userMetadata
+    }
+}
+
+/// An object read whole.
+public struct StoredObject: Sendable {
+    public var metadata: ObjectMetadata
+    public var body: [UInt8]
+
+    public init(metadata: ObjectMetadata, body: [UInt8]) {
+        self.metadata = metadata
+        self.body = body
+    }
+}
+
+/// How to store an object.
+public struct PutOptions: Sendable, Hashable {
+    public var contentType: String
+    public var cacheControl: String?
+    public var userMetadata: [String: String]
+    /// Store only if no object has the key (S3 `If-None-Match: *`); otherwise ``StorageError/Code/alreadyExists``.
+    public var createOnly: Bool
+
+    public init(contentType: String, cacheControl: String? = nil, userMetadata: [String: String] = [:], createOnly: Bool = false) {
+        self.contentType = contentType
+        self.cacheControl = cacheControl
+        self.userMetadata = userMetadata
+        self.createOnly = createOnly
+    }
+}
+
+/// A place that keeps objects by key: a folder, an S3 bucket, memory in tests.
+///
+/// Writes are atomic: a reader sees the whole new object or none of it, never a part.
+public protocol ObjectStore: Sendable, CustomStringConvertible {
+    /// The object, or `nil` if there is none. Throws ``StorageError/Code/tooLarge`` past `maxBytes`
+    /// without reading the body.
+    func get(_ key: ObjectKey, maxBytes: Int) async throws(StorageError) -> StoredObject?
+    /// The object's metadata, or `nil` if there is none.
+    func head(_ key: ObjectKey) async throws(StorageError) -> ObjectMetadata?
+    /// Stores `body` under `key`, atomically.
+    @discardableResult
+    func put(_ key: ObjectKey, _ body: [UInt8], options: PutOptions) async throws(StorageError) -> ObjectMetadata
+    /// Throws when the store cannot be used (for readiness checks).
+    func checkReachable() async throws(StorageError)
+}
+
+/// A storage failure, with a code, a public message and the cause.
+public struct StorageError: Error, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(_ rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// The key cannot name an object.
+        public static let invalidKey = Code("invalid_key")
+        /// The object is bigger than the caller accepts.
+        public static let tooLarge = Code("too_large")
+        /// A create-only put found an object already there.
+        public static let alreadyExists = Code("already_exists")
+        /// The store refused the credentials or the operation.
+        public static let accessDenied = Code("access_denied")
+        /// The store is down, overloaded or unreachable.
+        public static let unavailable = Code("unavailable")
+        /// The store did not answer in time.
+        public static let timeout = Code("timeout")
+    }
+
+    public var code: Code
+    public var message: String
+    public var cause: (any Error & Sendable)?
+
+    public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
+
+    public var description: String {
+        cause.map { "\(code): \(message) (cause: \($0))" } ?? "\(code): \(message)"
+    }
+}

@@ -1,0 +1,234 @@
+public import Foundation
+public import Logging
+public import Metrics
+public import ObjectStorage
+public import RenditionCore
+
+/// Where a rendition's time went, for `Server-Timing` and logs.
+public struct RenderTimings: Sendable {
+    /// Reading the original from the source store.
+    public var load: Duration = .zero
+    /// Decoding, running the stages and encoding.
+    public var process: Duration = .zero
+    /// Writing the rendition to the rendition store.
+    public var store: Duration = .zero
+}
+
+/// What the render route did.
+public enum RenderOutcome: Sendable {
+    /// The rendition was made and stored now.
+    case rendered(ObjectMetadata, RenderTimings)
+    /// The rendition was already stored (or another worker stored it first); nothing was rendered.
+    case existing(ObjectMetadata)
+}
+
+/// A validated request for one rendition.
+public struct RenditionAddress: Sendable, Hashable {
+    public let plan: PipelinePlan
+    /// The original's key in the source store.
+    public let key: ObjectKey
+    /// `{preset}/{key}`: the rendition's key in the rendition store and its public path.
+    public let renditionKey: ObjectKey
+
+    public static func == (a: RenditionAddress, b: RenditionAddress) -> Bool { a.renditionKey == b.renditionKey }
+    public func hash(into hasher: inout Hasher) { hasher.combine(renditionKey) }
+}
+
+/// Service-wide settings of the render flow.
+public struct ServiceSettings: Sendable {
+    /// The most bytes an original may have (413 above).
+    public var maxInputBytes: Int = 50 * 1024 * 1024
+    /// How long one render (read, render, store) may take (504 after).
+    public var renderTimeout: Duration = .seconds(30)
+    /// Renders that run at once; `nil` for one per core.
+    public var workers: Int?
+    /// Renders that may wait for a worker before new ones are refused (503).
+    public var queueSize: Int = 64
+
+    public init() {}
+}
+
+/// The render flow without a transport: `(preset, key)` → a stored rendition, or a ``RenditionError``.
+/// The HTTP server and the Lambda function both call this.
+public final class RenditionService: Sendable {
+    public let plans: [String: PipelinePlan]
+    public let source: any ObjectStore
+    public let renditions: any ObjectStore
+    public let settings: ServiceSettings
+    let renderer: Renderer
+    let admission: Admission
+    let flights = SingleFlight<RenderOutcome>()
+    let metrics: ServiceMetrics
+    let logger: Logger
+
+    public init(
+        plans: [String: PipelinePlan], source: any ObjectStore, renditions: any ObjectStore,
+        settings: ServiceSettings = ServiceSettings(), metricsFactory: any MetricsFactory = MetricsSystem.factory,
+        logger: Logger = Logger(label: "rendition")
+    ) throws {
+        self.plans = plans
+        self.source = source
+        self.renditions = renditions
+        self.settings = settings
+        self.renderer = try Renderer(threads: settings.workers, limits: InputLimits(maxInputBytes: settings.maxInputBytes))
+        self.admission = Admission(workers: renderer.threadCount, queueSize: settings.queueSize)
+        self.metrics = ServiceMetrics(factory: metricsFactory)
+        self.logger = logger
+    }
+
+    /// Stops the render pool after the renders in flight.
+    public func shutdown() async throws {
+        try await renderer.shutdown()
+    }
+
+    /// Render threads.
+    public var workerCount: Int { renderer.threadCount }
+
+    /// Checks `preset` and the percent-decoded key segments from a URL and makes the address.
+    public func address(preset: String, key: String) throws(RenditionError) -> RenditionAddress {
+        guard let plan = plans[preset] else {
+            throw RenditionError(.unknownPreset, "There is no preset named \"\(preset)\"; use one of: \(plans.keys.sorted().joined(separator: ", ")).")
+        }
+        do {
+            let original = try ObjectKey(key)
+            return RenditionAddress(plan: plan, key: original, renditionKey: try ObjectKey("\(preset)/\(key)"))
+        } catch {
+            throw RenditionError(.invalidKey, error.message, cause: error)
+        }
+    }
+
+    /// The stored rendition's metadata, or `nil` on a miss (origin `HEAD`, conditional `GET`).
+    public func renditionMetadata(_ address: RenditionAddress) async throws(RenditionError) -> ObjectMetadata? {
+        do {
+            return try await renditions.head(address.renditionKey)
+        } catch {
+            throw .storage(error, while: "looking up the rendition")
+        }
+    }
+
+    /// The stored rendition, or `nil` on a miss (origin `GET`).
+    public func rendition(_ address: RenditionAddress) async throws(RenditionError) -> StoredObject? {
+        do {
+            let object = try await renditions.get(address.renditionKey, maxBytes: 512 * 1024 * 1024)
+            if let object { metrics.bytesServed.increment(by: object.body.count) }
+            return object
+        } catch {
+            throw .storage(error, while: "reading the rendition")
+        }
+    }
+
+    /// Makes and stores the rendition unless it is stored already. Concurrent calls for one rendition
+    /// render once. Never leaves a partial rendition: stores write atomically.
+    public func render(_ address: RenditionAddress) async throws -> RenderOutcome {
+        let (outcome, shared) = try await flights.run(address.renditionKey.rawValue) { [self] in
+            try await renderOnce(address)
+        }
+        if shared { metrics.sharedRenders.increment() }
+        return outcome
+    }
+
+    private func renderOnce(_ address: RenditionAddress) async throws -> RenderOutcome {
+        if let existing = try await renditionMetadata(address) { return .existing(existing) }
+        guard admission.enter() else {
+            metrics.refused.increment()
+            throw RenditionError(.overloaded, "The service is busy rendering; try again in a few seconds.")
+        }
+        metrics.admitted.record(admission.current)
+        metrics.queued.record(admission.queued)
+        defer {
+            admission.leave()
+            metrics.admitted.record(admission.current)
+            metrics.queued.record(admission.queued)
+        }
+        let deadline = Deadline.after(settings.renderTimeout)
+        var timings = RenderTimings()
+
+        var start = ContinuousClock.now
+        let original: StoredObject
+        do {
+            guard let found = try await source.get(address.key, maxBytes: settings.maxInputBytes) else {
+                throw RenditionError(.originalNotFound, "No original exists at \"\(address.key)\"; upload it first.")
+            }
+            original = found
+        } catch let error as StorageError where error.code == .tooLarge {
+            throw RenditionError(
+                .inputTooLarge, "The original is over the limit of \(settings.maxInputBytes) bytes; upload a smaller file.", cause: error)
+        } catch let error as StorageError {
+            throw RenditionError.storage(error, while: "reading the original")
+        }
+        timings.load = .now - start
+        metrics.bytesRead.increment(by: original.body.count)
+        try deadline.check("after reading the original")
+
+        start = .now
+        let result: RenderResult
+        do {
+            result = try await renderer.render(address.plan, input: original.body, deadline: deadline)
+        } catch let error as RenditionError {
+            metrics.failures(error.code).increment()
+            throw error
+        }
+        timings.process = .now - start
+        metrics.renderDuration.recordNanoseconds(Int64(timings.process.components.seconds) * 1_000_000_000 + timings.process.components.attoseconds / 1_000_000_000)
+
+        start = .now
+        let options = PutOptions(
+            contentType: result.mediaType, cacheControl: address.plan.cacheControl,
+            userMetadata: ["rendition-fingerprint": address.plan.fingerprint, "rendition-original-etag": original.metadata.etag],
+            createOnly: true)
+        do {
+            let stored = try await renditions.put(address.renditionKey, result.bytes, options: options)
+            timings.store = .now - start
+            metrics.bytesWritten.increment(by: result.bytes.count)
+            metrics.renders.increment()
+            return .rendered(stored, timings)
+        } catch let error where error.code == .alreadyExists {
+            // Another worker (or process) stored it first: same preset, same original, same bytes.
+            if let existing = try await renditionMetadata(address) { return .existing(existing) }
+            throw RenditionError.storage(error, while: "storing the rendition")
+        } catch {
+            throw RenditionError.storage(error, while: "storing the rendition")
+        }
+    }
+
+    /// Whether both stores answer.
+    public func checkReady() async throws(RenditionError) {
+        do {
+            try await source.checkReachable()
+            try await renditions.checkReachable()
+        } catch {
+            throw .storage(error, while: "checking the stores")
+        }
+    }
+}
+
+/// The service's metrics, made with an injected factory (so several services can run in one process).
+struct ServiceMetrics: Sendable {
+    let factory: any MetricsFactory
+    let renders: Counter
+    let sharedRenders: Counter
+    let refused: Counter
+    let admitted: Gauge
+    let queued: Gauge
+    let renderDuration: Timer
+    let bytesRead: Counter
+    let bytesWritten: Counter
+    let bytesServed: Counter
+
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+        renders = Counter(label: "rendition_renders_total", factory: factory)
+        sharedRenders = Counter(label: "rendition_renders_shared_total", factory: factory)
+        refused = Counter(label: "rendition_renders_refused_total", factory: factory)
+        admitted = Gauge(label: "rendition_renders_in_flight", factory: factory)
+        queued = Gauge(label: "rendition_render_queue_depth", factory: factory)
+        renderDuration = Timer(label: "rendition_render_duration_seconds", factory: factory)
+        bytesRead = Counter(label: "rendition_original_bytes_read_total", factory: factory)
+        bytesWritten = Counter(label: "rendition_rendition_bytes_written_total", factory: factory)
+        bytesServed = Counter(label: "rendition_rendition_bytes_served_total", factory: factory)
+    }
+
+    func failures(_ code: RenditionError.Code) -> Counter {
+        Counter(label: "rendition_render_failures_total", dimensions: [("code", code.rawValue)], factory: factory)
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import ObjectStorage
+import Testing
+
+@Suite struct ObjectKeyTests {
+    @Test(arguments: ["a.jpg", "users/42/me.jpg", "deep/ly/nested/key with spaces+plus~tilde%.jpg", "ünïcødé/фото.jpg", "..hidden/x", "a..b"])
+    func acceptsOrdinaryKeys(key: String) throws {
+        #expect(try ObjectKey(key).rawValue == key)
+    }
+
+    @Test(arguments: [
+        ("", "empty"), ("/etc/passwd", "absolute"), ("../secret", "'..'"), ("a/../../b", "'..'"), ("a/./b", "'.'"),
+        ("a//b", "empty path segment"), ("a/", "empty path segment"), ("a\\..\\b", "backslash"), ("a\u{0}b", "control"),
+        (String(repeating: "k", count: 1025), "longer than 1024"),
+    ])
+    func refusesEscapes(key: String, reason: String) {
+        let error = #expect(throws: StorageError.self) { try ObjectKey(key) }
+        #expect(error?.code == .invalidKey)
+        #expect(error?.message.contains(reason) == true, "\(String(describing: error))")
+    }
+}
+
+@Suite struct FileSystemStoreTests {
+    let folder: URL
+    let store: FileSystemStore
+
+    init() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("rendition-fs-\(UUID().uuidString)")
+        store = try FileSystemStore(root: folder)
+    }
+
+    @Test func putThenGetKeepsBytesAndHeaders() async throws {
+        let key = try ObjectKey("thumbnail/users/42/me.jpg")
+        let body = [UInt8]((0..<5000).map { UInt8($0 % 251) })
+        let put = try await store.put(
+            key, body, options: PutOptions(contentType: "image/webp", cacheControl: "public, max-age=60", userMetadata: ["a": "b"]))
+        let object = try #require(try await store.get(key, maxBytes: 10_000))
+        #expect(object.body == body)
+        #expect(object.metadata.contentType == "image/webp" && object.metadata.cacheControl == "public, max-age=60")
+        #expect(object.metadata.etag == put.etag && object.metadata.etag.hasPrefix("\""))
+        #expect(object.metadata.userMetadata == ["a": "b"])
+        #expect(try await store.head(key)?.size == 5000)
+        #expect(try await store.head(try ObjectKey("thumbnail/users/42/other.jpg")) == nil)
+    }
+
+    @Test func filesPutByHandGetAGuessedTypeAndAnETag() async throws {
+        let jpeg: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0] + [UInt8](repeating: 1, count: 100)
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("photos"), withIntermediateDirectories: true)
+        try Data(jpeg).write(to: folder.appendingPathComponent("photos/cat.jpg"))
+        let object = try #require(try await store.get(try ObjectKey("photos/cat.jpg"), maxBytes: 1000))
+        #expect(object.metadata.contentType == "image/jpeg" && object.metadata.cacheControl == nil)
+        #expect(object.metadata.etag.count > 4)
+    }
+
+    @Test func sizeCapIsCheckedBeforeReading() async throws {
+        let key = try ObjectKey("big.bin")
+        try await store.put(key, [UInt8](repeating: 0, count: 2048), options: PutOptions(contentType: "application/octet-stream"))
+        let error = await #expect(throws: StorageError.self) { try await store.get(key, maxBytes: 1024) }
+        #expect(error?.code == .tooLarge)
+    }
+
+    @Test func createOnlyRefusesAnExistingObject() async throws {
+        let key = try ObjectKey("once.txt")
+        try await store.put(key, [1], options: PutOptions(contentType: "text/plain", createOnly: true))
+        let error = await #expect(throws: StorageError.self) {
+            try await store.put(key, [2], options: PutOptions(contentType: "text/plain", createOnly: true))
+        }
+        #expect(error?.code == .alreadyExists)
+        #expect(try await store.get(key, maxBytes: 10)?.body == [1])
+    }
+
+    @Test func concurrentCreateOnlyPutsStoreExactlyOne() async throws {
+        let key = try ObjectKey("race/one.bin")
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<32 {
+                group.addTask {
+                    (try? await store.put(key, [UInt8](repeating: UInt8(index), count: 10_000), options: PutOptions(contentType: "x/y", createOnly: true))) != nil
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(results.filter { $0 }.count == 1)
+        let body = try #require(try await store.get(key, maxBytes: 20_000)?.body)
+        #expect(body.count == 10_000 && Set(body).count == 1, "one whole object, not a mix")
+    }
+
+    @Test func symlinkEscapesAreRefused() async throws {
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("rendition-outside-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
+        try Data("secret".utf8).write(to: outside.appendingPathComponent("secret.txt"))
+        try FileManager.default.createSymbolicLink(at: folder.appendingPathComponent("escape"), withDestinationURL: outside)
+        let read = await #expect(throws: StorageError.self) { try await store.get(try ObjectKey("escape/secret.txt"), maxBytes: 100) }
+        #expect(read?.code == .invalidKey)
+        let write = await #expect(throws: StorageError.self) {
+            try await store.put(try ObjectKey("escape/new.txt"), [1], options: PutOptions(contentType: "text/plain"))
+        }
+        #expect(write?.code == .invalidKey)
+        #expect(!FileManager.default.fileExists(atPath: outside.appendingPathComponent("new.txt").path))
+    }
+
+    @Test func theStoresOwnFolderIsNotAKey() async throws {
+        let error = await #expect(throws: StorageError.self) { try await store.get(try ObjectKey(".rendition/meta/x.json"), maxBytes: 100) }
+        #expect(error?.code == .invalidKey)
+    }
+
+    @Test func noTemporaryFilesAreLeftBehind() async throws {
+        for index in 0..<5 {
+            try await store.put(try ObjectKey("k\(index)"), [UInt8(index)], options: PutOptions(contentType: "x/y"))
+        }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent(".rendition/tmp").path)
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test func readiness() async throws {
+        try await store.checkReachable()
+    }
+}
