@@ -3,14 +3,23 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 
 APT_PACKAGES := libvips-dev libwebp-dev libexif-dev pkg-config
+# What the tests use on top: nginx as the CDN in the end-to-end test, curl as its client.
+TEST_APT_PACKAGES := nginx curl
 SWIFT_BUILD_FLAGS ?=
 RENDITION := .build/debug/rendition
 
-.PHONY: setup build run test validate schema format clean
+.PHONY: setup test-setup apt build run demo test schema format clean
 
 ## setup: install the system libraries Rendition links (Debian/Ubuntu; needs root or sudo).
 setup:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) --no-print-directory apt PACKAGES="$(APT_PACKAGES)"
+
+test-setup:
+	@$(MAKE) --no-print-directory apt PACKAGES="$(APT_PACKAGES) $(TEST_APT_PACKAGES)"
+
+# Installs $(PACKAGES) that are missing. nginx is never started by its package here (the tests run their own).
+apt:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p 2>/dev/null | grep -q "Status: install ok installed" || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
@@ -21,9 +30,13 @@ setup:
 build: setup
 	swift build $(SWIFT_BUILD_FLAGS)
 
-## run: set up, build, and render the generated sample photo with every preset into out/.
+## run: set up, build, and serve on the embedded default (folder stores under ./data, port 8080).
 run: build
 	$(RENDITION) validate pipelines
+	$(RENDITION) serve
+
+## demo: render the generated sample photo with every preset into out/ (no server).
+demo: build
 	$(RENDITION) sample out/sample.jpg
 	@for file in pipelines/*.yaml; do \
 		preset=$$(basename $$file .yaml); \
@@ -31,8 +44,8 @@ run: build
 	done
 	$(RENDITION) plan thumbnail --input out/sample.jpg
 
-## test: set up, build, and run every test, then validate the shipped presets.
-test: setup
+## test: set up, build, and run every test (nginx end-to-end included), then validate the shipped presets.
+test: test-setup
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	swift test --skip-build $(SWIFT_BUILD_FLAGS)
 	$(RENDITION) validate pipelines
@@ -46,4 +59,4 @@ format:
 	swift format --in-place --recursive Sources Plugins Tests Package.swift
 
 clean:
-	rm -rf .build out
+	rm -rf .build out data

@@ -67,7 +67,8 @@ public struct FileSystemStore: ObjectStore {
     }
 
     @discardableResult
-    public func put(_ key: ObjectKey, _ body: [UInt8], options: PutOptions) async throws(StorageError) -> ObjectMetadata {
+    public func put(_ key: ObjectKey, _ body: [UInt8], options: PutOptions) async throws(StorageError) -> ObjectMetadata
+    {
         try await blocking { () throws(StorageError) in
             let path = try location(of: key)
             let etag = "\"" + SHA256.hash(data: body).prefix(16).map { String(format: "%02x", $0) }.joined() + "\""
@@ -75,7 +76,8 @@ public struct FileSystemStore: ObjectStore {
                 contentType: options.contentType, cacheControl: options.cacheControl, etag: etag,
                 userMetadata: options.userMetadata)
             do {
-                try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(
+                    at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
                 try FileManager.default.createDirectory(
                     at: sidecarLocation(of: key).deletingLastPathComponent(), withIntermediateDirectories: true)
             } catch {
@@ -133,7 +135,8 @@ public struct FileSystemStore: ObjectStore {
     }
 
     private func sidecarLocation(of key: ObjectKey) -> URL {
-        root.appendingPathComponent(internalFolder).appendingPathComponent("meta").appendingPathComponent(key.rawValue + ".json")
+        root.appendingPathComponent(internalFolder).appendingPathComponent("meta").appendingPathComponent(
+            key.rawValue + ".json")
     }
 
     private func resolved(_ path: String) -> String {
@@ -188,7 +191,9 @@ public struct FileSystemStore: ObjectStore {
         }
     }
 
-    private func metadata(for key: ObjectKey, attributes: [FileAttributeKey: Any], head: ArraySlice<UInt8>) -> ObjectMetadata {
+    private func metadata(for key: ObjectKey, attributes: [FileAttributeKey: Any], head: ArraySlice<UInt8>)
+        -> ObjectMetadata
+    {
         let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
         let modified = attributes[.modificationDate] as? Date ?? Date(timeIntervalSince1970: 0)
         if let data = FileManager.default.contents(atPath: sidecarLocation(of: key).path),
@@ -211,7 +216,9 @@ public struct FileSystemStore: ObjectStore {
     }
 
     /// Runs file work on the blocking-I/O pool.
-    private func blocking<T: Sendable>(_ body: @escaping @Sendable () throws(StorageError) -> T) async throws(StorageError) -> T {
+    private func blocking<T: Sendable>(_ body: @escaping @Sendable () throws(StorageError) -> T)
+        async throws(StorageError) -> T
+    {
         do {
             return try await NIOThreadPool.singleton.runIfActive { try body() }
         } catch let error as StorageError {

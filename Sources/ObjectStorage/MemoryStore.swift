@@ -27,9 +27,11 @@ public final class MemoryStore: ObjectStore {
     }
 
     @discardableResult
-    public func put(_ key: ObjectKey, _ body: [UInt8], options: PutOptions) async throws(StorageError) -> ObjectMetadata {
+    public func put(_ key: ObjectKey, _ body: [UInt8], options: PutOptions) async throws(StorageError) -> ObjectMetadata
+    {
         let metadata = ObjectMetadata(
-            contentType: options.contentType, cacheControl: options.cacheControl, etag: "\"\(body.count)-\(body.hashValue)\"",
+            contentType: options.contentType, cacheControl: options.cacheControl,
+            etag: "\"\(body.count)-\(body.hashValue)\"",
             lastModified: Date(), size: body.count, userMetadata: options.userMetadata)
         try objects.withLock { (objects) throws(StorageError) in
             if options.createOnly, objects[key] != nil {

@@ -27,7 +27,9 @@ public struct ObjectKey: Sendable, Hashable, CustomStringConvertible {
         if text.contains("\\") { return "The key contains a backslash; use '/' between folders." }
         for segment in text.split(separator: "/", omittingEmptySubsequences: false) {
             if segment.isEmpty { return "The key has an empty path segment ('//' or a trailing '/')." }
-            if segment == "." || segment == ".." { return "The key has a '.' or '..' segment; keys cannot leave their folder." }
+            if segment == "." || segment == ".." {
+                return "The key has a '.' or '..' segment; keys cannot leave their folder."
+            }
         }
         return nil
     }
@@ -83,7 +85,9 @@ public struct PutOptions: Sendable, Hashable {
     /// Store only if no object has the key (S3 `If-None-Match: *`); otherwise ``StorageError/Code/alreadyExists``.
     public var createOnly: Bool
 
-    public init(contentType: String, cacheControl: String? = nil, userMetadata: [String: String] = [:], createOnly: Bool = false) {
+    public init(
+        contentType: String, cacheControl: String? = nil, userMetadata: [String: String] = [:], createOnly: Bool = false
+    ) {
         self.contentType = contentType
         self.cacheControl = cacheControl
         self.userMetadata = userMetadata

@@ -32,14 +32,17 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = ProcessInfo.processInfo.environment["RENDITION_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+            handler.logLevel =
+                ProcessInfo.processInfo.environment["RENDITION_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) }
+                ?? .info
             return handler
         }
         let logger = Logger(label: "rendition")
         var configuration: RenditionConfiguration
         let plans: [String: PipelinePlan]
         do {
-            configuration = try RenditionConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment)
+            configuration = try RenditionConfiguration.load(
+                file: config, environment: ProcessInfo.processInfo.environment)
             if let host { configuration.host = host }
             if let port { configuration.port = port }
             plans = try configuration.loadPipelines()
@@ -57,21 +60,26 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(2)
         }
         if !noSample, try await source.head(try ObjectKey("sample.jpg")) == nil {
-            try await source.put(try ObjectKey("sample.jpg"), try SampleImage.jpeg(), options: PutOptions(contentType: "image/jpeg"))
+            try await source.put(
+                try ObjectKey("sample.jpg"), try SampleImage.jpeg(), options: PutOptions(contentType: "image/jpeg"))
         }
         let registry = PrometheusCollectorRegistry()
         let service = try RenditionService(
             plans: plans, source: source, renditions: renditions, settings: configuration.service,
             metricsFactory: PrometheusMetricsFactory(registry: registry), logger: logger)
         let base = "http://\(configuration.host == "0.0.0.0" ? "127.0.0.1" : configuration.host):\(configuration.port)"
-        print("""
-            Rendition serving \(plans.count) presets (\(plans.keys.sorted().joined(separator: ", "))) with \(service.workerCount) render threads
-              originals:  \(configuration.sourcePath)/   (put photos here)
-              renditions: \(configuration.renditionsPath)/
-              try:        curl -L -o thumbnail.webp \(base)/thumbnail/sample.jpg
-            """)
-        fflush(stdout)
-        let app = RenditionServer.makeApplication(service: service, configuration: configuration, registry: registry, logger: logger)
+        // Written straight to the file descriptor: stdout may be a pipe, and this must not wait in a buffer.
+        FileHandle.standardOutput.write(
+            Data(
+                """
+                Rendition serving \(plans.count) presets (\(plans.keys.sorted().joined(separator: ", "))) with \(service.workerCount) render threads
+                  originals:  \(configuration.sourcePath)/   (put photos here)
+                  renditions: \(configuration.renditionsPath)/
+                  try:        curl -L -o thumbnail.webp \(base)/thumbnail/sample.jpg
+
+                """.utf8))
+        let app = RenditionServer.makeApplication(
+            service: service, configuration: configuration, registry: registry, logger: logger)
         try await app.runService()
     }
 }

@@ -8,12 +8,15 @@ import ServiceLifecycle
 public enum RenditionServer {
     /// An application serving `service` as `configuration` says, with its own metrics registry.
     public static func makeApplication(
-        service: RenditionService, configuration: RenditionConfiguration, registry: PrometheusCollectorRegistry, logger: Logger
+        service: RenditionService, configuration: RenditionConfiguration, registry: PrometheusCollectorRegistry,
+        logger: Logger
     ) -> some ApplicationProtocol {
-        let responder = RenditionResponder(service: service, configuration: configuration, registry: registry, logger: logger)
+        let responder = RenditionResponder(
+            service: service, configuration: configuration, registry: registry, logger: logger)
         return Application(
             responder: responder,
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "rendition"),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "rendition"),
             services: [RenderPoolService(service: service)],
             logger: logger)
     }

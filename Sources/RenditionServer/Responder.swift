@@ -21,7 +21,10 @@ public struct RenditionResponder: HTTPResponder {
     let factory: PrometheusMetricsFactory
     let logger: Logger
 
-    public init(service: RenditionService, configuration: RenditionConfiguration, registry: PrometheusCollectorRegistry, logger: Logger) {
+    public init(
+        service: RenditionService, configuration: RenditionConfiguration, registry: PrometheusCollectorRegistry,
+        logger: Logger
+    ) {
         self.service = service
         self.configuration = configuration
         self.registry = registry
@@ -46,7 +49,9 @@ public struct RenditionResponder: HTTPResponder {
         } catch let error as RenditionError {
             response = Self.error(error, head: request.method == .head)
             if HTTPEdge.status(for: error.code).code >= 500 {
-                logger.error("request failed", metadata: ["code": "\(error.code)", "cause": "\(error.cause.map { "\($0)" } ?? "-")"])
+                logger.error(
+                    "request failed",
+                    metadata: ["code": "\(error.code)", "cause": "\(error.cause.map { "\($0)" } ?? "-")"])
             }
         } catch {
             let wrapped = RenditionError(.internal, "The request failed unexpectedly.", cause: Described(error))
@@ -55,15 +60,18 @@ public struct RenditionResponder: HTTPResponder {
         }
         let elapsed = ContinuousClock.now - start
         Counter(
-            label: "rendition_http_requests_total", dimensions: [("route", outcome.route), ("status", String(response.status.code))],
+            label: "rendition_http_requests_total",
+            dimensions: [("route", outcome.route), ("status", String(response.status.code))],
             factory: factory
         ).increment()
         logger.info(
             "request",
             metadata: [
                 "method": "\(request.method)", "path": "\(request.uri.path)", "route": "\(outcome.route)",
-                "preset": "\(outcome.preset ?? "-")", "key": "\(outcome.key ?? "-")", "status": "\(response.status.code)",
-                "ms": "\(String(format: "%.1f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3))",
+                "preset": "\(outcome.preset ?? "-")", "key": "\(outcome.key ?? "-")",
+                "status": "\(response.status.code)",
+                "ms":
+                    "\(String(format: "%.1f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3))",
                 "cache": "\(outcome.cache)",
             ])
         return response
@@ -76,7 +84,9 @@ public struct RenditionResponder: HTTPResponder {
             headers[.cacheControl] = "no-store"
             headers[.contentType] = "application/json"
             let error = RenditionError(RenditionError.Code("method_not_allowed"), "Only GET and HEAD are served.")
-            return Response(status: .methodNotAllowed, headers: headers, body: .init(byteBuffer: ByteBuffer(string: HTTPEdge.body(for: error))))
+            return Response(
+                status: .methodNotAllowed, headers: headers,
+                body: .init(byteBuffer: ByteBuffer(string: HTTPEdge.body(for: error))))
         }
         let path = try RequestPath(request.uri.path)
         let segments = path.decoded
@@ -86,8 +96,14 @@ public struct RenditionResponder: HTTPResponder {
             return Self.text(.ok, "ok\n", type: "text/plain; charset=utf-8")
         case "readyz" where segments.count == 1:
             outcome.route = "readyz"
-            try await service.checkReady()
-            return Self.text(.ok, "ready: \(service.plans.count) presets, stores reachable\n", type: "text/plain; charset=utf-8")
+            do {
+                try await service.checkReady()
+            } catch {
+                // Not ready is a state, not a gateway fault: 503 tells load balancers to route elsewhere.
+                return Self.error(RenditionError(.overloaded, "Not ready: \(error.message)", cause: error), head: false)
+            }
+            return Self.text(
+                .ok, "ready: \(service.plans.count) presets, stores reachable\n", type: "text/plain; charset=utf-8")
         case "metrics" where segments.count == 1:
             outcome.route = "metrics"
             return Self.text(.ok, registry.emitToString(), type: "text/plain; version=0.0.4; charset=utf-8")
@@ -99,24 +115,29 @@ public struct RenditionResponder: HTTPResponder {
             guard segments.count >= 3 else { throw notFound() }
             outcome.preset = segments[1]
             outcome.key = segments[2...].joined(separator: "/")
-            return try await render(preset: segments[1], key: segments[2...].joined(separator: "/"), raw: path.raw[1...], &outcome)
+            return try await render(
+                preset: segments[1], key: segments[2...].joined(separator: "/"), raw: path.raw[1...], &outcome)
         default:
             outcome.route = "origin"
             guard segments.count >= 2 else { throw notFound() }
             outcome.preset = segments[0]
             outcome.key = segments[1...].joined(separator: "/")
-            return try await origin(request, preset: segments[0], key: segments[1...].joined(separator: "/"), raw: path.raw[...], &outcome)
+            return try await origin(
+                request, preset: segments[0], key: segments[1...].joined(separator: "/"), raw: path.raw[...], &outcome)
         }
     }
 
     /// Origin: the stored rendition (200/304), or a 307 to the render route that no cache may keep.
-    func origin(_ request: Request, preset: String, key: String, raw: ArraySlice<Substring>, _ outcome: inout Outcome) async throws -> Response {
+    func origin(_ request: Request, preset: String, key: String, raw: ArraySlice<Substring>, _ outcome: inout Outcome)
+        async throws -> Response
+    {
         let address = try service.address(preset: preset, key: key)
         let conditional = request.headers[.ifNoneMatch]
         if request.method == .head || conditional != nil {
             guard let metadata = try await service.renditionMetadata(address) else {
                 outcome.cache = "miss"
-                return Self.redirect(.temporaryRedirect, to: "/\(configuration.renderPrefix)/" + raw.joined(separator: "/"))
+                return Self.redirect(
+                    .temporaryRedirect, to: "/\(configuration.renderPrefix)/" + raw.joined(separator: "/"))
             }
             var headers = Self.headers(for: metadata, plan: address.plan)
             if let conditional, Self.matches(conditional, etag: metadata.etag) {
@@ -140,10 +161,13 @@ public struct RenditionResponder: HTTPResponder {
     }
 
     /// Render: make and store the rendition, then 301 back to its public URL. Never redirects on failure.
-    func render(preset: String, key: String, raw: ArraySlice<Substring>, _ outcome: inout Outcome) async throws -> Response {
+    func render(preset: String, key: String, raw: ArraySlice<Substring>, _ outcome: inout Outcome) async throws
+        -> Response
+    {
         let address = try service.address(preset: preset, key: key)
         let result = try await service.render(address)
-        var response = Self.redirect(.movedPermanently, to: configuration.publicBaseURL + "/" + raw.joined(separator: "/"))
+        var response = Self.redirect(
+            .movedPermanently, to: configuration.publicBaseURL + "/" + raw.joined(separator: "/"))
         switch result {
         case .rendered(_, let timings):
             outcome.cache = "rendered"
@@ -211,11 +235,13 @@ public struct RenditionResponder: HTTPResponder {
         if error.code == .overloaded { headers[.retryAfter] = "2" }
         let body = HTTPEdge.body(for: error)
         headers[.contentLength] = String(body.utf8.count)
-        return Response(status: status, headers: headers, body: head ? .init() : .init(byteBuffer: ByteBuffer(string: body)))
+        return Response(
+            status: status, headers: headers, body: head ? .init() : .init(byteBuffer: ByteBuffer(string: body)))
     }
 
     static func ms(_ duration: Duration) -> String {
-        String(format: "%.1f", Double(duration.components.seconds) * 1e3 + Double(duration.components.attoseconds) / 1e15)
+        String(
+            format: "%.1f", Double(duration.components.seconds) * 1e3 + Double(duration.components.attoseconds) / 1e15)
     }
 
     static func httpDate(_ date: Date) -> String {

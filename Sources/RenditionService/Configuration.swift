@@ -45,13 +45,25 @@ public struct RenditionConfiguration: Sendable {
             $0.port = port
             return true
         },
-        Setting(path: "server.publicBaseURL", environment: "RENDITION_PUBLIC_BASE_URL", expected: "an http(s) URL without a trailing slash, or empty") {
-            guard $1.isEmpty || (($1.hasPrefix("http://") || $1.hasPrefix("https://")) && !$1.hasSuffix("/") && URL(string: $1) != nil) else { return false }
+        Setting(
+            path: "server.publicBaseURL", environment: "RENDITION_PUBLIC_BASE_URL",
+            expected: "an http(s) URL without a trailing slash, or empty"
+        ) {
+            guard
+                $1.isEmpty
+                    || (($1.hasPrefix("http://") || $1.hasPrefix("https://")) && !$1.hasSuffix("/")
+                        && URL(string: $1) != nil)
+            else { return false }
             $0.publicBaseURL = $1
             return true
         },
-        Setting(path: "server.renderPrefix", environment: "RENDITION_RENDER_PREFIX", expected: "one path segment such as _render") {
-            guard !$1.isEmpty, !$1.contains("/"), $1.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else { return false }
+        Setting(
+            path: "server.renderPrefix", environment: "RENDITION_RENDER_PREFIX",
+            expected: "one path segment such as _render"
+        ) {
+            guard !$1.isEmpty, !$1.contains("/"), $1.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+                return false
+            }
             $0.renderPrefix = $1
             return true
         },
@@ -75,27 +87,42 @@ public struct RenditionConfiguration: Sendable {
             $0.renditionsPath = $1
             return true
         },
-        Setting(path: "limits.maxInputBytes", environment: "RENDITION_MAX_INPUT_BYTES", expected: "a byte count such as 50M or 20000000") {
+        Setting(
+            path: "limits.maxInputBytes", environment: "RENDITION_MAX_INPUT_BYTES",
+            expected: "a byte count such as 50M or 20000000"
+        ) {
             guard let bytes = Quantity.count($1) else { return false }
             $0.service.maxInputBytes = bytes
             return true
         },
-        Setting(path: "limits.maxInputPixels", environment: "RENDITION_MAX_INPUT_PIXELS", expected: "a pixel count such as 50M") {
+        Setting(
+            path: "limits.maxInputPixels", environment: "RENDITION_MAX_INPUT_PIXELS",
+            expected: "a pixel count such as 50M"
+        ) {
             guard let pixels = Quantity.count($1) else { return false }
             $0.maxInputPixels = pixels
             return true
         },
-        Setting(path: "limits.renderTimeout", environment: "RENDITION_RENDER_TIMEOUT", expected: "a duration such as 30s or 2m") {
+        Setting(
+            path: "limits.renderTimeout", environment: "RENDITION_RENDER_TIMEOUT",
+            expected: "a duration such as 30s or 2m"
+        ) {
             guard let seconds = Quantity.seconds($1), seconds > 0 else { return false }
             $0.service.renderTimeout = .seconds(seconds)
             return true
         },
-        Setting(path: "limits.workers", environment: "RENDITION_WORKERS", expected: "a number of render threads (0 for one per core)") {
+        Setting(
+            path: "limits.workers", environment: "RENDITION_WORKERS",
+            expected: "a number of render threads (0 for one per core)"
+        ) {
             guard let workers = Int($1), workers >= 0, workers <= 256 else { return false }
             $0.service.workers = workers == 0 ? nil : workers
             return true
         },
-        Setting(path: "limits.queueSize", environment: "RENDITION_QUEUE_SIZE", expected: "a number of waiting renders (0 or more)") {
+        Setting(
+            path: "limits.queueSize", environment: "RENDITION_QUEUE_SIZE",
+            expected: "a number of waiting renders (0 or more)"
+        ) {
             guard let size = Int($1), size >= 0 else { return false }
             $0.service.queueSize = size
             return true
@@ -109,7 +136,9 @@ public struct RenditionConfiguration: Sendable {
 
     /// Reads `file` (if it exists, or if it was named explicitly) and then the environment. Every bad
     /// value is reported, naming the setting.
-    public static func load(file: String?, environment: [String: String]) throws(ConfigurationError) -> RenditionConfiguration {
+    public static func load(file: String?, environment: [String: String]) throws(ConfigurationError)
+        -> RenditionConfiguration
+    {
         var configuration = RenditionConfiguration()
         var problems: [String] = []
         let path = file ?? environment["RENDITION_CONFIG"] ?? "rendition.yaml"
@@ -130,7 +159,9 @@ public struct RenditionConfiguration: Sendable {
     }
 
     private mutating func read(file: String) -> [String] {
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return ["\(file): cannot read the file"] }
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            return ["\(file): cannot read the file"]
+        }
         let document: SpecNode
         switch YAMLDocument.parse(text, file: file) {
         case .failure(let problem): return [problem.description]
@@ -139,7 +170,8 @@ public struct RenditionConfiguration: Sendable {
         var problems: [String] = []
         func walk(_ node: SpecNode, _ prefix: String) {
             guard case .mapping(let entries, _) = node else {
-                problems.append("\(node.location): \(prefix.isEmpty ? "the file" : prefix): expected a mapping, got \(node.found)")
+                problems.append(
+                    "\(node.location): \(prefix.isEmpty ? "the file" : prefix): expected a mapping, got \(node.found)")
                 return
             }
             for entry in entries {
@@ -160,7 +192,8 @@ public struct RenditionConfiguration: Sendable {
                 default: value = entry.value.found
                 }
                 if !setting.apply(&self, value) {
-                    problems.append("\(entry.value.location): \(path): expected \(setting.expected), got \(entry.value.found)")
+                    problems.append(
+                        "\(entry.value.location): \(path): expected \(setting.expected), got \(entry.value.found)")
                 }
             }
         }
@@ -171,7 +204,8 @@ public struct RenditionConfiguration: Sendable {
     /// Plans every pipeline file, refusing preset names that clash with the render prefix.
     public func loadPipelines() throws(ConfigurationError) -> [String: PipelinePlan] {
         let library = PipelineLibrary.load(
-            [pipelines], planner: Planner(registry: Catalog.registry, limits: ServiceLimits(maxInputPixels: maxInputPixels)))
+            [pipelines],
+            planner: Planner(registry: Catalog.registry, limits: ServiceLimits(maxInputPixels: maxInputPixels)))
         var problems = library.problems.map(\.description)
         if let clash = library.plans[renderPrefix] {
             problems.append("\(clash.source): preset \"\(renderPrefix)\" clashes with server.renderPrefix; rename one")

@@ -23,7 +23,8 @@ extension RenditionError {
         case .invalidKey:
             RenditionError(.invalidKey, error.message, cause: error)
         case .timeout:
-            RenditionError(.storageTimeout, "Storage did not answer in time while \(activity); try again.", cause: error)
+            RenditionError(
+                .storageTimeout, "Storage did not answer in time while \(activity); try again.", cause: error)
         default:
             RenditionError(.storageFailure, "Storage failed while \(activity); try again later.", cause: error)
         }

@@ -70,7 +70,8 @@ public final class RenditionService: Sendable {
         self.source = source
         self.renditions = renditions
         self.settings = settings
-        self.renderer = try Renderer(threads: settings.workers, limits: InputLimits(maxInputBytes: settings.maxInputBytes))
+        self.renderer = try Renderer(
+            threads: settings.workers, limits: InputLimits(maxInputBytes: settings.maxInputBytes))
         self.admission = Admission(workers: renderer.threadCount, queueSize: settings.queueSize)
         self.metrics = ServiceMetrics(factory: metricsFactory)
         self.logger = logger
@@ -87,7 +88,9 @@ public final class RenditionService: Sendable {
     /// Checks `preset` and the percent-decoded key segments from a URL and makes the address.
     public func address(preset: String, key: String) throws(RenditionError) -> RenditionAddress {
         guard let plan = plans[preset] else {
-            throw RenditionError(.unknownPreset, "There is no preset named \"\(preset)\"; use one of: \(plans.keys.sorted().joined(separator: ", ")).")
+            throw RenditionError(
+                .unknownPreset,
+                "There is no preset named \"\(preset)\"; use one of: \(plans.keys.sorted().joined(separator: ", ")).")
         }
         do {
             let original = try ObjectKey(key)
@@ -152,7 +155,9 @@ public final class RenditionService: Sendable {
             original = found
         } catch let error as StorageError where error.code == .tooLarge {
             throw RenditionError(
-                .inputTooLarge, "The original is over the limit of \(settings.maxInputBytes) bytes; upload a smaller file.", cause: error)
+                .inputTooLarge,
+                "The original is over the limit of \(settings.maxInputBytes) bytes; upload a smaller file.",
+                cause: error)
         } catch let error as StorageError {
             throw RenditionError.storage(error, while: "reading the original")
         }
@@ -169,12 +174,16 @@ public final class RenditionService: Sendable {
             throw error
         }
         timings.process = .now - start
-        metrics.renderDuration.recordNanoseconds(Int64(timings.process.components.seconds) * 1_000_000_000 + timings.process.components.attoseconds / 1_000_000_000)
+        metrics.renderDuration.recordNanoseconds(
+            Int64(timings.process.components.seconds) * 1_000_000_000 + timings.process.components.attoseconds
+                / 1_000_000_000)
 
         start = .now
         let options = PutOptions(
             contentType: result.mediaType, cacheControl: address.plan.cacheControl,
-            userMetadata: ["rendition-fingerprint": address.plan.fingerprint, "rendition-original-etag": original.metadata.etag],
+            userMetadata: [
+                "rendition-fingerprint": address.plan.fingerprint, "rendition-original-etag": original.metadata.etag,
+            ],
             createOnly: true)
         do {
             let stored = try await renditions.put(address.renditionKey, result.bytes, options: options)

@@ -9,7 +9,9 @@ actor SingleFlight<Value: Sendable> {
     /// Keys in flight now.
     var count: Int { flights.count }
 
-    func run(_ key: String, _ work: @escaping @Sendable () async throws -> Value) async throws -> (value: Value, shared: Bool) {
+    func run(_ key: String, _ work: @escaping @Sendable () async throws -> Value) async throws -> (
+        value: Value, shared: Bool
+    ) {
         if let flight = flights[key] {
             return (try await flight.value, true)
         }

@@ -3,7 +3,10 @@ import ObjectStorage
 import Testing
 
 @Suite struct ObjectKeyTests {
-    @Test(arguments: ["a.jpg", "users/42/me.jpg", "deep/ly/nested/key with spaces+plus~tilde%.jpg", "ünïcødé/фото.jpg", "..hidden/x", "a..b"])
+    @Test(arguments: [
+        "a.jpg", "users/42/me.jpg", "deep/ly/nested/key with spaces+plus~tilde%.jpg", "ünïcødé/фото.jpg", "..hidden/x",
+        "a..b",
+    ])
     func acceptsOrdinaryKeys(key: String) throws {
         #expect(try ObjectKey(key).rawValue == key)
     }
@@ -33,7 +36,9 @@ import Testing
         let key = try ObjectKey("thumbnail/users/42/me.jpg")
         let body = [UInt8]((0..<5000).map { UInt8($0 % 251) })
         let put = try await store.put(
-            key, body, options: PutOptions(contentType: "image/webp", cacheControl: "public, max-age=60", userMetadata: ["a": "b"]))
+            key, body,
+            options: PutOptions(contentType: "image/webp", cacheControl: "public, max-age=60", userMetadata: ["a": "b"])
+        )
         let object = try #require(try await store.get(key, maxBytes: 10_000))
         #expect(object.body == body)
         #expect(object.metadata.contentType == "image/webp" && object.metadata.cacheControl == "public, max-age=60")
@@ -45,7 +50,8 @@ import Testing
 
     @Test func filesPutByHandGetAGuessedTypeAndAnETag() async throws {
         let jpeg: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0] + [UInt8](repeating: 1, count: 100)
-        try FileManager.default.createDirectory(at: folder.appendingPathComponent("photos"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("photos"), withIntermediateDirectories: true)
         try Data(jpeg).write(to: folder.appendingPathComponent("photos/cat.jpg"))
         let object = try #require(try await store.get(try ObjectKey("photos/cat.jpg"), maxBytes: 1000))
         #expect(object.metadata.contentType == "image/jpeg" && object.metadata.cacheControl == nil)
@@ -54,7 +60,8 @@ import Testing
 
     @Test func sizeCapIsCheckedBeforeReading() async throws {
         let key = try ObjectKey("big.bin")
-        try await store.put(key, [UInt8](repeating: 0, count: 2048), options: PutOptions(contentType: "application/octet-stream"))
+        try await store.put(
+            key, [UInt8](repeating: 0, count: 2048), options: PutOptions(contentType: "application/octet-stream"))
         let error = await #expect(throws: StorageError.self) { try await store.get(key, maxBytes: 1024) }
         #expect(error?.code == .tooLarge)
     }
@@ -74,7 +81,9 @@ import Testing
         let results = await withTaskGroup(of: Bool.self) { group in
             for index in 0..<32 {
                 group.addTask {
-                    (try? await store.put(key, [UInt8](repeating: UInt8(index), count: 10_000), options: PutOptions(contentType: "x/y", createOnly: true))) != nil
+                    (try? await store.put(
+                        key, [UInt8](repeating: UInt8(index), count: 10_000),
+                        options: PutOptions(contentType: "x/y", createOnly: true))) != nil
                 }
             }
             return await group.reduce(into: [Bool]()) { $0.append($1) }
@@ -85,11 +94,15 @@ import Testing
     }
 
     @Test func symlinkEscapesAreRefused() async throws {
-        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("rendition-outside-\(UUID().uuidString)")
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "rendition-outside-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
         try Data("secret".utf8).write(to: outside.appendingPathComponent("secret.txt"))
-        try FileManager.default.createSymbolicLink(at: folder.appendingPathComponent("escape"), withDestinationURL: outside)
-        let read = await #expect(throws: StorageError.self) { try await store.get(try ObjectKey("escape/secret.txt"), maxBytes: 100) }
+        try FileManager.default.createSymbolicLink(
+            at: folder.appendingPathComponent("escape"), withDestinationURL: outside)
+        let read = await #expect(throws: StorageError.self) {
+            try await store.get(try ObjectKey("escape/secret.txt"), maxBytes: 100)
+        }
         #expect(read?.code == .invalidKey)
         let write = await #expect(throws: StorageError.self) {
             try await store.put(try ObjectKey("escape/new.txt"), [1], options: PutOptions(contentType: "text/plain"))
@@ -99,7 +112,9 @@ import Testing
     }
 
     @Test func theStoresOwnFolderIsNotAKey() async throws {
-        let error = await #expect(throws: StorageError.self) { try await store.get(try ObjectKey(".rendition/meta/x.json"), maxBytes: 100) }
+        let error = await #expect(throws: StorageError.self) {
+            try await store.get(try ObjectKey(".rendition/meta/x.json"), maxBytes: 100)
+        }
         #expect(error?.code == .invalidKey)
     }
 
@@ -107,7 +122,8 @@ import Testing
         for index in 0..<5 {
             try await store.put(try ObjectKey("k\(index)"), [UInt8(index)], options: PutOptions(contentType: "x/y"))
         }
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent(".rendition/tmp").path)
+        let leftovers = try FileManager.default.contentsOfDirectory(
+            atPath: folder.appendingPathComponent(".rendition/tmp").path)
         #expect(leftovers.isEmpty)
     }
 

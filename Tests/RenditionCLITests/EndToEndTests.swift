@@ -1,0 +1,253 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Runs `curl` (a real HTTP client that does not normalise paths) and returns status, headers and body.
+struct Curl {
+    struct Reply {
+        let status: Int
+        let headers: [String: String]
+        let body: [UInt8]
+        let redirects: Int
+        func header(_ name: String) -> String? { headers[name.lowercased()] }
+    }
+
+    static func get(_ url: String, follow: Bool = false, method: String = "GET", headers: [String] = []) throws -> Reply
+    {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("curl-\(UUID().uuidString)")
+        defer {
+            try? FileManager.default.removeItem(at: scratch.appendingPathExtension("h"))
+            try? FileManager.default.removeItem(at: scratch.appendingPathExtension("b"))
+        }
+        var arguments = [
+            "-s", "--path-as-is", "-X", method, "-D", scratch.appendingPathExtension("h").path, "-o",
+            scratch.appendingPathExtension("b").path,
+        ]
+        arguments += ["-w", "%{http_code} %{num_redirects}", "--max-time", "60"]
+        if follow { arguments += ["-L", "--max-redirs", "5"] }
+        for header in headers { arguments += ["-H", header] }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = arguments + [url]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let written = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(
+            separator: " ")
+        process.waitUntilExit()
+        // With -L the header file holds every response; the last block is the final one.
+        let headerText = (try? String(contentsOf: scratch.appendingPathExtension("h"), encoding: .utf8)) ?? ""
+        let lastBlock = headerText.components(separatedBy: "\r\n\r\n").filter { !$0.isEmpty }.last ?? ""
+        var headers: [String: String] = [:]
+        for line in lastBlock.components(separatedBy: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
+        }
+        let body = (try? [UInt8](Data(contentsOf: scratch.appendingPathExtension("b")))) ?? []
+        return Reply(
+            status: Int(written.first ?? "") ?? 0, headers: headers, body: body, redirects: Int(written.last ?? "") ?? 0
+        )
+    }
+}
+
+/// A port nobody listens on right now.
+func freePort() -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
+    }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// `rendition serve` and nginx in front of it, as a CDN configured the naive way.
+final class Stack {
+    let workspace: Workspace
+    let serverPort = freePort()
+    let cdnPort = freePort()
+    let server = Process()
+    let nginx = Process()
+
+    init() throws {
+        workspace = try Workspace()
+        try workspace.write(
+            "data/originals/broken.jpg",
+            Fixtures.truncated(try Fixtures.jpeg(Fixtures.photo(width: 900, height: 600)), keeping: 0.4))
+
+        server.executableURL = CLI.binary
+        server.arguments = ["serve", "--port", String(serverPort)]
+        server.currentDirectoryURL = workspace.url
+        server.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        server.standardError = try FileHandle(forWritingTo: createFile("server.log"))
+        try server.run()
+
+        let prefix = workspace.url.appendingPathComponent("nginx")
+        try FileManager.default.createDirectory(
+            at: prefix.appendingPathComponent("cache"), withIntermediateDirectories: true)
+        let conf = """
+            \(getuid() == 0 ? "user root;" : "")
+            worker_processes 1;
+            daemon off;
+            error_log \(prefix.path)/error.log;
+            pid \(prefix.path)/nginx.pid;
+            events { worker_connections 256; }
+            http {
+                access_log \(prefix.path)/access.log;
+                client_body_temp_path \(prefix.path)/body;
+                proxy_temp_path \(prefix.path)/proxy;
+                fastcgi_temp_path \(prefix.path)/fastcgi;
+                uwsgi_temp_path \(prefix.path)/uwsgi;
+                scgi_temp_path \(prefix.path)/scgi;
+                proxy_cache_path \(prefix.path)/cache levels=1:2 keys_zone=renditions:10m max_size=1g inactive=60m use_temp_path=off;
+                server {
+                    listen 127.0.0.1:\(cdnPort);
+                    location / {
+                        proxy_pass http://127.0.0.1:\(serverPort);
+                        proxy_cache renditions;
+                        # Deliberately naive: cache every status for 10 minutes. Only the origin's headers
+                        # (Cache-Control: no-store on redirects and errors) keep loops out of the cache.
+                        proxy_cache_valid any 10m;
+                        add_header X-Cache-Status $upstream_cache_status always;
+                    }
+                }
+            }
+            """
+        try conf.write(to: prefix.appendingPathComponent("nginx.conf"), atomically: true, encoding: .utf8)
+        nginx.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
+        nginx.arguments = ["-c", prefix.appendingPathComponent("nginx.conf").path, "-p", prefix.path]
+        nginx.standardError = try FileHandle(forWritingTo: createFile("nginx.log"))
+        try nginx.run()
+
+        try waitUntil("rendition") { try Curl.get("\(self.origin)/healthz").status == 200 }
+        try waitUntil("nginx") { try Curl.get("\(self.cdn)/healthz").status == 200 }
+    }
+
+    var origin: String { "http://127.0.0.1:\(serverPort)" }
+    var cdn: String { "http://127.0.0.1:\(cdnPort)" }
+
+    private func createFile(_ name: String) throws -> URL {
+        let url = workspace.url.appendingPathComponent(name)
+        FileManager.default.createFile(atPath: url.path, contents: nil)
+        return url
+    }
+
+    private func waitUntil(_ what: String, _ check: () throws -> Bool) throws {
+        for _ in 0..<150 {
+            if (try? check()) == true { return }
+            usleep(100_000)
+        }
+        let log =
+            (try? String(
+                contentsOf: workspace.url.appendingPathComponent(what == "nginx" ? "nginx.log" : "server.log"),
+                encoding: .utf8)) ?? ""
+        throw FixtureError("\(what) did not start: \(log)")
+    }
+
+    /// The origin's own count of requests for a route and status (nginx hits never reach it).
+    func served(_ route: String, _ status: Int) throws -> Int {
+        let text = String(decoding: try Curl.get("\(origin)/metrics").body, as: UTF8.self)
+        let prefix = "rendition_http_requests_total{route=\"\(route)\",status=\"\(status)\"} "
+        return text.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { Int($0.dropFirst(prefix.count)) }
+            ?? 0
+    }
+
+    /// Stops both; returns the server's exit status after SIGTERM.
+    func stop() -> Int32 {
+        if nginx.isRunning { nginx.terminate() }
+        nginx.waitUntilExit()
+        if server.isRunning { kill(server.processIdentifier, SIGTERM) }
+        server.waitUntilExit()
+        return server.terminationStatus
+    }
+
+    deinit { _ = stop() }
+}
+
+@Suite(.serialized) struct EndToEndTests {
+    @Test func theFlowBehindARealCDN() throws {
+        let stack = try Stack()
+
+        // A miss through the CDN: 307 to the render route, and nginx does not keep it.
+        let miss = try Curl.get("\(stack.cdn)/thumbnail/sample.jpg")
+        #expect(miss.status == 307 && miss.header("Location") == "/_render/thumbnail/sample.jpg")
+        #expect(miss.header("Cache-Control") == "no-store")
+        #expect(miss.header("X-Cache-Status") != "HIT")
+
+        // Following redirects: 307 → render → 301 → 200 image, from nginx (MISS), within 3 redirects.
+        let followed = try Curl.get("\(stack.cdn)/thumbnail/sample.jpg", follow: true)
+        #expect(followed.status == 200 && followed.redirects == 2)
+        #expect(followed.header("Content-Type") == "image/webp")
+        #expect(followed.header("X-Cache-Status") == "MISS")
+        let image = try Fixtures.decode(followed.body)
+        #expect(image.width == 400 && image.height == 267)
+        let corners = try Marker.corners(of: image)
+        #expect(corners[0] == .red && corners[1] == .blue, "the sample is upright")
+        #expect(try stack.served("origin", 307) == 2, "both 307s reached the origin: nginx cached neither")
+
+        // The rendition is in the store with the preset's Cache-Control.
+        let sidecar = try String(
+            contentsOf: stack.workspace.url.appendingPathComponent(
+                "data/renditions/.rendition/meta/thumbnail/sample.jpg.json"), encoding: .utf8)
+        #expect(sidecar.contains("public, max-age=1209600"))
+        #expect(
+            FileManager.default.fileExists(
+                atPath: stack.workspace.url.appendingPathComponent("data/renditions/thumbnail/sample.jpg").path))
+
+        // The next request is a CDN hit: the origin is not touched.
+        let hitsBefore = try stack.served("origin", 200)
+        let hit = try Curl.get("\(stack.cdn)/thumbnail/sample.jpg")
+        #expect(hit.status == 200 && hit.header("X-Cache-Status") == "HIT")
+        #expect(hit.header("Cache-Control") == "public, max-age=1209600")
+        #expect(hit.body == followed.body)
+        #expect(try stack.served("origin", 200) == hitsBefore)
+
+        // A corrupt original ends in a 422, not a redirect loop, and the error is never cached.
+        let broken = try Curl.get("\(stack.cdn)/thumbnail/broken.jpg", follow: true)
+        #expect(broken.status == 422 && broken.redirects == 1)
+        #expect(String(decoding: broken.body, as: UTF8.self).contains("corrupt_image"))
+        let brokenAgain = try Curl.get("\(stack.cdn)/_render/thumbnail/broken.jpg")
+        #expect(brokenAgain.status == 422 && brokenAgain.header("X-Cache-Status") != "HIT")
+        #expect(try stack.served("render", 422) == 2, "both 422s reached the origin")
+
+        // A missing original: 404 after one redirect, not cached either.
+        let missing = try Curl.get("\(stack.cdn)/avatar/nope/missing.jpg", follow: true)
+        #expect(missing.status == 404 && missing.redirects == 1)
+        #expect(try Curl.get("\(stack.cdn)/_render/avatar/nope/missing.jpg").header("X-Cache-Status") != "HIT")
+
+        // Hostile paths through the CDN are refused by the origin.
+        #expect(try Curl.get("\(stack.cdn)/thumbnail/%2e%2e/%2e%2e/etc/passwd").status == 400)
+
+        // SIGTERM: a clean exit, and no temporary file left in the rendition store.
+        #expect(stack.stop() == 0)
+        let leftovers = try FileManager.default.contentsOfDirectory(
+            atPath: stack.workspace.url.appendingPathComponent("data/renditions/.rendition/tmp").path)
+        #expect(leftovers.isEmpty)
+    }
+
+    @Test func serveRefusesBadConfigurationNamingTheSetting() throws {
+        let workspace = try Workspace()
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["serve"]
+        process.currentDirectoryURL = workspace.url
+        process.environment = ["RENDITION_PORT": "99999", "RENDITION_RENDER_TIMEOUT": "soon"]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 2)
+        #expect(text.contains("RENDITION_PORT: expected a port number from 1 to 65535, got \"99999\""))
+        #expect(text.contains("RENDITION_RENDER_TIMEOUT: expected a duration"))
+    }
+}
