@@ -5,6 +5,8 @@ export PATH := $(PATH):/opt/swift/usr/bin
 APT_PACKAGES := libvips-dev libwebp-dev libexif-dev pkg-config
 # What the tests use on top: nginx as the CDN in the end-to-end test, curl as its client.
 TEST_APT_PACKAGES := nginx curl
+# moto's S3 server and boto3 (an independent S3 client), botocore (an independent SigV4 signer), cfn-lint.
+TEST_PIP_PACKAGES := moto[server] boto3 botocore cfn-lint
 SWIFT_BUILD_FLAGS ?=
 RENDITION := .build/debug/rendition
 
@@ -16,6 +18,7 @@ setup:
 
 test-setup:
 	@$(MAKE) --no-print-directory apt PACKAGES="$(APT_PACKAGES) $(TEST_APT_PACKAGES)"
+	python3 -m pip install --quiet --disable-pip-version-check $(foreach p,$(TEST_PIP_PACKAGES),'$(p)')
 
 # Installs $(PACKAGES) that are missing. nginx is never started by its package here (the tests run their own).
 apt:
@@ -44,8 +47,10 @@ demo: build
 	done
 	$(RENDITION) plan thumbnail --input out/sample.jpg
 
-## test: set up, build, and run every test (nginx end-to-end included), then validate the shipped presets.
+## test: set up, lint the deploy template, build, run every test (moto S3 and nginx end-to-end included; the tests
+## start and stop those servers themselves), then validate the shipped presets.
 test: test-setup
+	cfn-lint deploy/template.yaml
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	swift test --skip-build $(SWIFT_BUILD_FLAGS)
 	$(RENDITION) validate pipelines

@@ -116,6 +116,10 @@ public struct FileSystemStore: ObjectStore {
 
     /// The file for `key`, after checking that it stays inside the root even through symbolic links.
     func location(of key: ObjectKey) throws(StorageError) -> URL {
+        if key.rawValue.contains("//") || key.rawValue.hasSuffix("/") {
+            throw StorageError(
+                .invalidKey, "The folder store cannot hold keys with empty path segments ('//' or a trailing '/').")
+        }
         let first = key.rawValue.split(separator: "/").first.map(String.init) ?? ""
         guard first != internalFolder else {
             throw StorageError(.invalidKey, "Keys cannot start with \(internalFolder)/, which the store uses itself.")

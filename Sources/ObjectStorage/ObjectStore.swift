@@ -2,9 +2,9 @@ public import Foundation
 
 /// The key of an object in a store: a relative, `/`-separated path of at most 1024 UTF-8 bytes.
 ///
-/// A key never has a leading `/`, `.` or `..` segments, empty segments, backslashes, NUL or other control
-/// characters. Keys come from URLs, so every way of smuggling a path out of a store is refused here once,
-/// for every store.
+/// A key never has a leading `/`, `.` or `..` segments, backslashes, NUL or other control characters.
+/// Keys come from URLs, so every way of smuggling a path out of a store is refused here once, for every
+/// store. Empty segments (`a//b`) are valid S3 keys; the folder store refuses them itself.
 public struct ObjectKey: Sendable, Hashable, CustomStringConvertible {
     public static let maxLength = 1024
     public let rawValue: String
@@ -26,7 +26,6 @@ public struct ObjectKey: Sendable, Hashable, CustomStringConvertible {
         }
         if text.contains("\\") { return "The key contains a backslash; use '/' between folders." }
         for segment in text.split(separator: "/", omittingEmptySubsequences: false) {
-            if segment.isEmpty { return "The key has an empty path segment ('//' or a trailing '/')." }
             if segment == "." || segment == ".." {
                 return "The key has a '.' or '..' segment; keys cannot leave their folder."
             }

@@ -50,16 +50,16 @@ struct Serve: AsyncParsableCommand {
             Console.error("rendition: cannot start:\n\(error)")
             throw ExitCode(2)
         }
-        let source: FileSystemStore
-        let renditions: FileSystemStore
+        let stores: StoreSet
         do {
-            source = try FileSystemStore(root: URL(fileURLWithPath: configuration.sourcePath))
-            renditions = try FileSystemStore(root: URL(fileURLWithPath: configuration.renditionsPath))
+            stores = try configuration.makeStores(environment: ProcessInfo.processInfo.environment)
         } catch {
-            Console.error("rendition: cannot start: \(error)")
+            Console.error("rendition: cannot start:\n\(error)")
             throw ExitCode(2)
         }
-        if !noSample, try await source.head(try ObjectKey("sample.jpg")) == nil {
+        let source = stores.source
+        let renditions = stores.renditions
+        if !noSample, configuration.source.kind == .fs, try await source.head(try ObjectKey("sample.jpg")) == nil {
             try await source.put(
                 try ObjectKey("sample.jpg"), try SampleImage.jpeg(), options: PutOptions(contentType: "image/jpeg"))
         }
@@ -73,13 +73,19 @@ struct Serve: AsyncParsableCommand {
             Data(
                 """
                 Rendition serving \(plans.count) presets (\(plans.keys.sorted().joined(separator: ", "))) with \(service.workerCount) render threads
-                  originals:  \(configuration.sourcePath)/   (put photos here)
-                  renditions: \(configuration.renditionsPath)/
+                  originals:  \(source)   (put photos here)
+                  renditions: \(renditions)
                   try:        curl -L -o thumbnail.webp \(base)/thumbnail/sample.jpg
 
                 """.utf8))
         let app = RenditionServer.makeApplication(
             service: service, configuration: configuration, registry: registry, logger: logger)
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch {
+            await stores.shutdown()
+            throw error
+        }
+        await stores.shutdown()
     }
 }

@@ -205,55 +205,34 @@ struct RenderJob {
     }
 
     /// Explains a failure that happened while pixels were computed. libvips' error buffer is one per
-    /// process, so with renders running in parallel the message of a failed decode can be missing or
-    /// mixed with another job's. The deadline and a second, plain decode of the input decide instead of
-    /// the text: if the input does not decode on its own, it is corrupt; otherwise the fault is ours.
+    /// process, so with renders running in parallel a failure's message can be missing, or be another
+    /// job's ("killed", "premature end") — its text decides nothing here. The deadline and a second, plain
+    /// decode of the input decide: past the deadline it is a timeout; an input that does not decode on its
+    /// own is corrupt; otherwise the fault is ours.
     func diagnose(_ error: any Error, during activity: String, input: VipsInput, shrink: Int) -> RenditionError {
-        let translated = Self.translate(error, during: activity)
-        guard translated.code == .internal else { return translated }
+        if let error = error as? RenditionError { return error }
+        let cause: any Error & Sendable = (error as? VipsError) ?? StringError("\(error)")
         if let remaining = deadline.remaining, remaining <= .zero {
             return RenditionError(
-                .deadlineExceeded,
-                "The render ran out of time while \(activity); try again later or use a smaller original.",
-                cause: translated.cause)
+                .deadlineExceeded, "The render ran out of time while \(activity); try again later or use a smaller original.",
+                cause: cause)
         }
         do {
             _ = try VipsImage.load(input, shrink: shrink, failOn: plan.hints.failOn).average()
         } catch {
             return RenditionError(
-                .corruptImage, "The original could not be decoded (corrupt or truncated); upload an intact image.",
-                cause: translated.cause)
+                .corruptImage, "The original could not be decoded (corrupt or truncated); upload an intact image.", cause: cause)
         }
-        return translated
+        return RenditionError(.internal, "The render failed while \(activity).", cause: cause)
     }
 
-    /// Maps anything a stage or libvips threw to a ``RenditionError`` with a public message.
+    /// A failure to open the decoder: the loader refused the input's header, so the input is corrupt.
     static func translate(_ error: any Error, during activity: String) -> RenditionError {
         if let error = error as? RenditionError { return error }
-        guard let vips = error as? VipsError else {
-            return RenditionError(
-                .internal, "The render failed unexpectedly while \(activity).", cause: StringError("\(error)"))
-        }
-        switch vips.kind {
-        case .killed:
-            return RenditionError(
-                .deadlineExceeded,
-                "The render ran out of time while \(activity); try again later or use a smaller original.", cause: vips)
-        case .decode:
-            return RenditionError(
-                .corruptImage, "The original could not be decoded (corrupt or truncated); upload an intact image.",
-                cause: vips)
-        case .blocked:
-            return RenditionError(
-                .unsupportedFormat,
-                "The original's format is not accepted; upload a JPEG, PNG, WebP, GIF, HEIF/AVIF or TIFF image.",
-                cause: vips)
-        case .outOfMemory:
-            return RenditionError(
-                .internal, "The render ran out of memory while \(activity); try a smaller original.", cause: vips)
-        default:
-            return RenditionError(.internal, "The render failed while \(activity).", cause: vips)
-        }
+        let cause: any Error & Sendable = (error as? VipsError) ?? StringError("\(error)")
+        return RenditionError(
+            .corruptImage, "The original could not be decoded while \(activity) (corrupt or truncated); upload an intact image.",
+            cause: cause)
     }
 }
 

@@ -1,6 +1,26 @@
+public import AsyncHTTPClient
 public import Foundation
+public import ObjectStorage
 public import RenditionCatalog
 public import RenditionCore
+public import S3Storage
+
+/// Where one store lives: a folder, or an S3 bucket (with an optional prefix).
+public struct StoreConfiguration: Sendable, Hashable {
+    public enum Kind: String, Sendable, CaseIterable { case fs, s3 }
+
+    public var kind: Kind = .fs
+    /// Folder, for `fs`.
+    public var path: String
+    /// Bucket, prefix, region, endpoint and addressing style, for `s3`.
+    public var bucket = ""
+    public var prefix = ""
+    public var region = ""
+    public var endpoint = ""
+    public var addressing: S3Location.Addressing = .virtual
+
+    public init(path: String) { self.path = path }
+}
 
 /// Everything `rendition serve` (and the function) can be told, from `rendition.yaml` and `RENDITION_*`
 /// environment variables (which win). Every setting has a default that runs locally.
@@ -14,10 +34,15 @@ public struct RenditionConfiguration: Sendable {
     public var renderPrefix = "_render"
     /// The folder of pipeline files.
     public var pipelines = "pipelines"
-    /// The folder of originals (source store).
-    public var sourcePath = "data/originals"
-    /// The folder renditions are written to (rendition store).
-    public var renditionsPath = "data/renditions"
+    /// The source store (originals).
+    public var source = StoreConfiguration(path: "data/originals")
+    /// The rendition store.
+    public var renditions = StoreConfiguration(path: "data/renditions")
+    /// S3 credentials from the configuration file; `AWS_*` variables take precedence.
+    public var accessKeyID = ""
+    public var secretAccessKey = ""
+    /// How long one S3 request may take before it is retried (then 504).
+    public var storageTimeout: Duration = .seconds(10)
     /// The service-wide pixel ceiling; presets can only lower it.
     public var maxInputPixels = 50_000_000
     public var service = ServiceSettings()
@@ -34,100 +59,171 @@ public struct RenditionConfiguration: Sendable {
         let apply: @Sendable (inout RenditionConfiguration, String) -> Bool
     }
 
-    static let settings: [Setting] = [
-        Setting(path: "server.host", environment: "RENDITION_HOST", expected: "a host name or IP address") {
-            guard !$1.isEmpty else { return false }
-            $0.host = $1
-            return true
-        },
-        Setting(path: "server.port", environment: "RENDITION_PORT", expected: "a port number from 1 to 65535") {
-            guard let port = Int($1), (1...65535).contains(port) else { return false }
-            $0.port = port
-            return true
-        },
-        Setting(
-            path: "server.publicBaseURL", environment: "RENDITION_PUBLIC_BASE_URL",
-            expected: "an http(s) URL without a trailing slash, or empty"
-        ) {
-            guard
-                $1.isEmpty
-                    || (($1.hasPrefix("http://") || $1.hasPrefix("https://")) && !$1.hasSuffix("/")
-                        && URL(string: $1) != nil)
-            else { return false }
-            $0.publicBaseURL = $1
-            return true
-        },
-        Setting(
-            path: "server.renderPrefix", environment: "RENDITION_RENDER_PREFIX",
-            expected: "one path segment such as _render"
-        ) {
-            guard !$1.isEmpty, !$1.contains("/"), $1.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
-                return false
-            }
-            $0.renderPrefix = $1
-            return true
-        },
-        Setting(path: "server.studio", environment: "RENDITION_STUDIO", expected: "true or false") {
-            guard let value = Bool($1) else { return false }
-            $0.studio = value
-            return true
-        },
-        Setting(path: "pipelines", environment: "RENDITION_PIPELINES", expected: "a folder of pipeline files") {
-            guard !$1.isEmpty else { return false }
-            $0.pipelines = $1
-            return true
-        },
-        Setting(path: "storage.source.path", environment: "RENDITION_SOURCE_PATH", expected: "a folder path") {
-            guard !$1.isEmpty else { return false }
-            $0.sourcePath = $1
-            return true
-        },
-        Setting(path: "storage.renditions.path", environment: "RENDITION_RENDITIONS_PATH", expected: "a folder path") {
-            guard !$1.isEmpty else { return false }
-            $0.renditionsPath = $1
-            return true
-        },
-        Setting(
-            path: "limits.maxInputBytes", environment: "RENDITION_MAX_INPUT_BYTES",
-            expected: "a byte count such as 50M or 20000000"
-        ) {
-            guard let bytes = Quantity.count($1) else { return false }
-            $0.service.maxInputBytes = bytes
-            return true
-        },
-        Setting(
-            path: "limits.maxInputPixels", environment: "RENDITION_MAX_INPUT_PIXELS",
-            expected: "a pixel count such as 50M"
-        ) {
-            guard let pixels = Quantity.count($1) else { return false }
-            $0.maxInputPixels = pixels
-            return true
-        },
-        Setting(
-            path: "limits.renderTimeout", environment: "RENDITION_RENDER_TIMEOUT",
-            expected: "a duration such as 30s or 2m"
-        ) {
-            guard let seconds = Quantity.seconds($1), seconds > 0 else { return false }
-            $0.service.renderTimeout = .seconds(seconds)
-            return true
-        },
-        Setting(
-            path: "limits.workers", environment: "RENDITION_WORKERS",
-            expected: "a number of render threads (0 for one per core)"
-        ) {
-            guard let workers = Int($1), workers >= 0, workers <= 256 else { return false }
-            $0.service.workers = workers == 0 ? nil : workers
-            return true
-        },
-        Setting(
-            path: "limits.queueSize", environment: "RENDITION_QUEUE_SIZE",
-            expected: "a number of waiting renders (0 or more)"
-        ) {
-            guard let size = Int($1), size >= 0 else { return false }
-            $0.service.queueSize = size
-            return true
-        },
-    ]
+    static let settings: [Setting] =
+        [
+            Setting(path: "server.host", environment: "RENDITION_HOST", expected: "a host name or IP address") {
+                guard !$1.isEmpty else { return false }
+                $0.host = $1
+                return true
+            },
+            Setting(path: "server.port", environment: "RENDITION_PORT", expected: "a port number from 1 to 65535") {
+                guard let port = Int($1), (1...65535).contains(port) else { return false }
+                $0.port = port
+                return true
+            },
+            Setting(
+                path: "server.publicBaseURL", environment: "RENDITION_PUBLIC_BASE_URL",
+                expected: "an http(s) URL without a trailing slash, or empty"
+            ) {
+                guard
+                    $1.isEmpty
+                        || (($1.hasPrefix("http://") || $1.hasPrefix("https://")) && !$1.hasSuffix("/")
+                            && URL(string: $1) != nil)
+                else { return false }
+                $0.publicBaseURL = $1
+                return true
+            },
+            Setting(
+                path: "server.renderPrefix", environment: "RENDITION_RENDER_PREFIX",
+                expected: "one path segment such as _render"
+            ) {
+                guard !$1.isEmpty, !$1.contains("/"), $1.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+                    return false
+                }
+                $0.renderPrefix = $1
+                return true
+            },
+            Setting(path: "server.studio", environment: "RENDITION_STUDIO", expected: "true or false") {
+                guard let value = Bool($1) else { return false }
+                $0.studio = value
+                return true
+            },
+            Setting(path: "pipelines", environment: "RENDITION_PIPELINES", expected: "a folder of pipeline files") {
+                guard !$1.isEmpty else { return false }
+                $0.pipelines = $1
+                return true
+            },
+            Setting(
+                path: "storage.timeout", environment: "RENDITION_STORAGE_TIMEOUT", expected: "a duration such as 10s"
+            ) {
+                guard let seconds = Quantity.seconds($1), seconds > 0 else { return false }
+                $0.storageTimeout = .seconds(seconds)
+                return true
+            },
+            Setting(
+                path: "storage.accessKeyID", environment: "RENDITION_S3_ACCESS_KEY_ID", expected: "an access key id"
+            ) {
+                $0.accessKeyID = $1
+                return !$1.isEmpty
+            },
+            Setting(
+                path: "storage.secretAccessKey", environment: "RENDITION_S3_SECRET_ACCESS_KEY",
+                expected: "a secret access key"
+            ) {
+                $0.secretAccessKey = $1
+                return !$1.isEmpty
+            },
+        ] + storeSettings("source", \.source) + storeSettings("renditions", \.renditions) + [
+            Setting(
+                path: "limits.maxInputBytes", environment: "RENDITION_MAX_INPUT_BYTES",
+                expected: "a byte count such as 50M or 20000000"
+            ) {
+                guard let bytes = Quantity.count($1) else { return false }
+                $0.service.maxInputBytes = bytes
+                return true
+            },
+            Setting(
+                path: "limits.maxInputPixels", environment: "RENDITION_MAX_INPUT_PIXELS",
+                expected: "a pixel count such as 50M"
+            ) {
+                guard let pixels = Quantity.count($1) else { return false }
+                $0.maxInputPixels = pixels
+                return true
+            },
+            Setting(
+                path: "limits.renderTimeout", environment: "RENDITION_RENDER_TIMEOUT",
+                expected: "a duration such as 30s or 2m"
+            ) {
+                guard let seconds = Quantity.seconds($1), seconds > 0 else { return false }
+                $0.service.renderTimeout = .seconds(seconds)
+                return true
+            },
+            Setting(
+                path: "limits.workers", environment: "RENDITION_WORKERS",
+                expected: "a number of render threads (0 for one per core)"
+            ) {
+                guard let workers = Int($1), workers >= 0, workers <= 256 else { return false }
+                $0.service.workers = workers == 0 ? nil : workers
+                return true
+            },
+            Setting(
+                path: "limits.queueSize", environment: "RENDITION_QUEUE_SIZE",
+                expected: "a number of waiting renders (0 or more)"
+            ) {
+                guard let size = Int($1), size >= 0 else { return false }
+                $0.service.queueSize = size
+                return true
+            },
+        ]
+
+    /// The settings of one store, `storage.<name>.*` and `RENDITION_<NAME>_*`.
+    static func storeSettings(
+        _ name: String, _ store: any WritableKeyPath<RenditionConfiguration, StoreConfiguration> & Sendable
+    ) -> [Setting] {
+        let variable = "RENDITION_\(name.uppercased())_"
+        return [
+            Setting(path: "storage.\(name).type", environment: variable + "TYPE", expected: "fs or s3") {
+                guard let kind = StoreConfiguration.Kind(rawValue: $1) else { return false }
+                $0[keyPath: store].kind = kind
+                return true
+            },
+            Setting(path: "storage.\(name).path", environment: variable + "PATH", expected: "a folder path") {
+                guard !$1.isEmpty else { return false }
+                $0[keyPath: store].path = $1
+                return true
+            },
+            Setting(
+                path: "storage.\(name).bucket", environment: variable + "BUCKET",
+                expected: "an S3 bucket name (3–63 lowercase letters, digits, '.', '-')"
+            ) {
+                let allowed = $1.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "." || $0 == "-" }
+                guard allowed, (3...63).contains($1.count) else { return false }
+                $0[keyPath: store].bucket = $1
+                return true
+            },
+            Setting(
+                path: "storage.\(name).prefix", environment: variable + "PREFIX", expected: "a folder inside the bucket"
+            ) {
+                $0[keyPath: store].prefix = $1.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+                return true
+            },
+            Setting(
+                path: "storage.\(name).region", environment: variable + "REGION",
+                expected: "an AWS region such as eu-west-1"
+            ) {
+                guard !$1.isEmpty, !$1.contains("/") else { return false }
+                $0[keyPath: store].region = $1
+                return true
+            },
+            Setting(
+                path: "storage.\(name).endpoint", environment: variable + "ENDPOINT",
+                expected: "an http(s) URL such as http://127.0.0.1:9000, or empty for AWS"
+            ) {
+                guard $1.isEmpty || (($1.hasPrefix("http://") || $1.hasPrefix("https://")) && !$1.hasSuffix("/")) else {
+                    return false
+                }
+                $0[keyPath: store].endpoint = $1
+                return true
+            },
+            Setting(
+                path: "storage.\(name).addressing", environment: variable + "ADDRESSING", expected: "path or virtual"
+            ) {
+                guard let style = S3Location.Addressing(rawValue: $1) else { return false }
+                $0[keyPath: store].addressing = style
+                return true
+            },
+        ]
+    }
 
     /// Every setting as `path (ENVIRONMENT)`, for documentation and error messages.
     public static var documentedSettings: [(path: String, environment: String, expected: String)] {
@@ -154,8 +250,59 @@ public struct RenditionConfiguration: Sendable {
                 problems.append("\(setting.environment): expected \(setting.expected), got \"\(value)\"")
             }
         }
+        for (name, store) in [("source", configuration.source), ("renditions", configuration.renditions)]
+        where store.kind == .s3 && store.bucket.isEmpty {
+            problems.append(
+                "storage.\(name).bucket (RENDITION_\(name.uppercased())_BUCKET): required when storage.\(name).type is s3"
+            )
+        }
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
         return configuration
+    }
+
+    /// The stores this configuration names. S3 stores share one HTTP client, which ``StoreSet/shutdown()``
+    /// closes. S3 credentials come from `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`, else
+    /// from the configuration; the region from the store, else `AWS_REGION`, else `us-east-1`.
+    public func makeStores(environment: [String: String]) throws(ConfigurationError) -> StoreSet {
+        let needsS3 = source.kind == .s3 || renditions.kind == .s3
+        var credentials = AWSCredentials.fromEnvironment(environment)
+        if credentials == nil, !accessKeyID.isEmpty, !secretAccessKey.isEmpty {
+            credentials = AWSCredentials(accessKeyID: accessKeyID, secretAccessKey: secretAccessKey)
+        }
+        if needsS3, credentials == nil {
+            throw ConfigurationError(problems: [
+                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or storage.accessKeyID and storage.secretAccessKey): required for s3 stores"
+            ])
+        }
+        var policy = S3RetryPolicy()
+        policy.requestTimeout = storageTimeout
+        let client = needsS3 ? S3Store.makeHTTPClient(policy: policy) : nil
+        func make(_ store: StoreConfiguration, _ name: String) throws(ConfigurationError) -> any ObjectStore {
+            switch store.kind {
+            case .fs:
+                do {
+                    return try FileSystemStore(root: URL(fileURLWithPath: store.path))
+                } catch {
+                    throw ConfigurationError(problems: ["storage.\(name).path: \(error.message)"])
+                }
+            case .s3:
+                let region =
+                    store.region.isEmpty
+                    ? (environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? "us-east-1") : store.region
+                let location = S3Location(
+                    bucket: store.bucket, prefix: store.prefix, region: region,
+                    endpoint: store.endpoint.isEmpty ? nil : store.endpoint,
+                    addressing: store.addressing)
+                return S3Store(location: location, credentials: credentials!, client: client!, policy: policy)
+            }
+        }
+        do {
+            return StoreSet(
+                source: try make(source, "source"), renditions: try make(renditions, "renditions"), client: client)
+        } catch {
+            try? client?.syncShutdown()
+            throw error
+        }
     }
 
     private mutating func read(file: String) -> [String] {
@@ -212,6 +359,23 @@ public struct RenditionConfiguration: Sendable {
         }
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
         return library.plans
+    }
+}
+
+/// The two stores of a service and the HTTP client their S3 stores share.
+public struct StoreSet: Sendable {
+    public let source: any ObjectStore
+    public let renditions: any ObjectStore
+    let client: HTTPClient?
+
+    /// Closes the shared HTTP client, if any.
+    public func shutdown() async {
+        try? await client?.shutdown()
+    }
+
+    /// Closes the shared HTTP client from synchronous code.
+    public func shutdownNow() throws {
+        try client?.syncShutdown()
     }
 }
 

@@ -22,6 +22,10 @@ extension RenditionError {
         switch error.code {
         case .invalidKey:
             RenditionError(.invalidKey, error.message, cause: error)
+        case .accessDenied:
+            RenditionError(
+                .storageFailure, "Storage denied access while \(activity); check the credentials and bucket policy.",
+                cause: error)
         case .timeout:
             RenditionError(
                 .storageTimeout, "Storage did not answer in time while \(activity); try again.", cause: error)

@@ -13,7 +13,7 @@ import Testing
 
     @Test(arguments: [
         ("", "empty"), ("/etc/passwd", "absolute"), ("../secret", "'..'"), ("a/../../b", "'..'"), ("a/./b", "'.'"),
-        ("a//b", "empty path segment"), ("a/", "empty path segment"), ("a\\..\\b", "backslash"), ("a\u{0}b", "control"),
+        ("a\\..\\b", "backslash"), ("a\u{0}b", "control"),
         (String(repeating: "k", count: 1025), "longer than 1024"),
     ])
     func refusesEscapes(key: String, reason: String) {
@@ -109,6 +109,14 @@ import Testing
         }
         #expect(write?.code == .invalidKey)
         #expect(!FileManager.default.fileExists(atPath: outside.appendingPathComponent("new.txt").path))
+    }
+
+    @Test func emptySegmentsAreValidKeysButNotFiles() async throws {
+        let key = try ObjectKey("a//b.jpg")
+        let error = await #expect(throws: StorageError.self) {
+            try await store.put(key, [1], options: PutOptions(contentType: "x/y"))
+        }
+        #expect(error?.code == .invalidKey)
     }
 
     @Test func theStoresOwnFolderIsNotAKey() async throws {

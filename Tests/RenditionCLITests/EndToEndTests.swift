@@ -4,7 +4,7 @@ import Testing
 
 /// Runs `curl` (a real HTTP client that does not normalise paths) and returns status, headers and body.
 struct Curl {
-    struct Reply {
+    struct Reply: Sendable {
         let status: Int
         let headers: [String: String]
         let body: [UInt8]
@@ -12,8 +12,9 @@ struct Curl {
         func header(_ name: String) -> String? { headers[name.lowercased()] }
     }
 
-    static func get(_ url: String, follow: Bool = false, method: String = "GET", headers: [String] = []) throws -> Reply
-    {
+    static func get(
+        _ url: String, follow: Bool = false, method: String = "GET", headers: [String] = [], maxTime: String = "60"
+    ) throws -> Reply {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("curl-\(UUID().uuidString)")
         defer {
             try? FileManager.default.removeItem(at: scratch.appendingPathExtension("h"))
@@ -23,7 +24,7 @@ struct Curl {
             "-s", "--path-as-is", "-X", method, "-D", scratch.appendingPathExtension("h").path, "-o",
             scratch.appendingPathExtension("b").path,
         ]
-        arguments += ["-w", "%{http_code} %{num_redirects}", "--max-time", "60"]
+        arguments += ["-w", "%{http_code} %{num_redirects}", "--max-time", maxTime]
         if follow { arguments += ["-L", "--max-redirs", "5"] }
         for header in headers { arguments += ["-H", header] }
         let process = Process()
@@ -49,24 +50,6 @@ struct Curl {
             status: Int(written.first ?? "") ?? 0, headers: headers, body: body, redirects: Int(written.last ?? "") ?? 0
         )
     }
-}
-
-/// A port nobody listens on right now.
-func freePort() -> Int {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(descriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
-    }
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// `rendition serve` and nginx in front of it, as a CDN configured the naive way.
@@ -136,7 +119,7 @@ final class Stack {
 
     private func createFile(_ name: String) throws -> URL {
         let url = workspace.url.appendingPathComponent(name)
-        FileManager.default.createFile(atPath: url.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         return url
     }
 
@@ -173,7 +156,7 @@ final class Stack {
 }
 
 @Suite(.serialized) struct EndToEndTests {
-    @Test func theFlowBehindARealCDN() throws {
+    @Test func theFlowBehindARealCDN() async throws {
         let stack = try Stack()
 
         // A miss through the CDN: 307 to the render route, and nginx does not keep it.
@@ -226,7 +209,31 @@ final class Stack {
         // Hostile paths through the CDN are refused by the origin.
         #expect(try Curl.get("\(stack.cdn)/thumbnail/%2e%2e/%2e%2e/etc/passwd").status == 400)
 
-        // SIGTERM: a clean exit, and no temporary file left in the rendition store.
+        // A client that gives up mid-render: the render finishes and stores a whole rendition, never a part.
+        try stack.workspace.write(
+            "data/originals/big.jpg", try Fixtures.jpeg(Fixtures.photo(width: 4000, height: 3000)))
+        let impatient = try Curl.get("\(stack.origin)/_render/original-webp/big.jpg", maxTime: "0.05")
+        #expect(impatient.status == 0, "curl gave up before the answer")
+        let stored = stack.workspace.url.appendingPathComponent("data/renditions/original-webp/big.jpg")
+        for _ in 0..<300 where !FileManager.default.fileExists(atPath: stored.path) { usleep(50_000) }
+        let whole = try Fixtures.decode([UInt8](Data(contentsOf: stored)))
+        #expect(whole.width == 4000 && whole.height == 3000)
+        _ = try whole.average()  // decodes every pixel: the file is complete
+
+        // SIGTERM during a render: the render finishes and is answered, then the server exits cleanly.
+        try stack.workspace.write(
+            "data/originals/big2.jpg", try Fixtures.jpeg(Fixtures.photo(width: 4000, height: 3000)))
+        let slowURL = "\(stack.origin)/_render/original-webp/big2.jpg"
+        let inFlight = Task { try Curl.get(slowURL) }
+        usleep(150_000)
+        kill(stack.server.processIdentifier, SIGTERM)
+        let answered = try await inFlight.value
+        #expect(answered.status == 301, "the in-flight render was answered")
+        #expect(
+            FileManager.default.fileExists(
+                atPath: stack.workspace.url.appendingPathComponent("data/renditions/original-webp/big2.jpg").path))
+
+        // A clean exit, and no temporary file left in the rendition store.
         #expect(stack.stop() == 0)
         let leftovers = try FileManager.default.contentsOfDirectory(
             atPath: stack.workspace.url.appendingPathComponent("data/renditions/.rendition/tmp").path)
@@ -249,5 +256,52 @@ final class Stack {
         #expect(process.terminationStatus == 2)
         #expect(text.contains("RENDITION_PORT: expected a port number from 1 to 65535, got \"99999\""))
         #expect(text.contains("RENDITION_RENDER_TIMEOUT: expected a duration"))
+    }
+}
+
+@Suite(.serialized) struct S3ServeTests {
+    @Test func serveRunsTheFlowOnS3() throws {
+        let workspace = try Workspace()
+        let originals = try Moto.makeBucket()
+        let renditions = try Moto.makeBucket()
+        let photo = workspace.url.appendingPathComponent("photo.jpg")
+        try Data(try Fixtures.jpeg(Fixtures.stored(Fixtures.upright(width: 1200, height: 900), orientation: 8))).write(
+            to: photo)
+        _ = try Moto.boto3("s3.upload_file(\"\(photo.path)\", \"\(originals)\", \"in/albums/a b/photo.jpg\")")
+
+        let port = freePort()
+        let server = Process()
+        server.executableURL = CLI.binary
+        server.arguments = ["serve", "--port", String(port)]
+        server.currentDirectoryURL = workspace.url
+        var environment = ProcessInfo.processInfo.environment
+        for (key, value) in [
+            "RENDITION_SOURCE_TYPE": "s3", "RENDITION_SOURCE_BUCKET": originals, "RENDITION_SOURCE_PREFIX": "in",
+            "RENDITION_SOURCE_ENDPOINT": try Moto.endpoint, "RENDITION_SOURCE_ADDRESSING": "path",
+            "RENDITION_RENDITIONS_TYPE": "s3", "RENDITION_RENDITIONS_BUCKET": renditions,
+            "RENDITION_RENDITIONS_ENDPOINT": try Moto.endpoint, "RENDITION_RENDITIONS_ADDRESSING": "path",
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
+        ] { environment[key] = value }
+        server.environment = environment
+        server.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        server.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try server.run()
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        for _ in 0..<150 where !isListening(port) { usleep(100_000) }
+
+        #expect(try Curl.get("http://127.0.0.1:\(port)/readyz").status == 200)
+        let followed = try Curl.get("http://127.0.0.1:\(port)/avatar/albums/a%20b/photo.jpg", follow: true)
+        #expect(followed.status == 200 && followed.redirects == 2)
+        let image = try Fixtures.decode(followed.body)
+        #expect(image.width == 256 && image.height == 256)
+        let stored = try Moto.boto3(
+            """
+            o = s3.head_object(Bucket="\(renditions)", Key="avatar/albums/a b/photo.jpg")
+            print(o["ContentType"], "|", o["CacheControl"])
+            """)
+        #expect(stored.trimmingCharacters(in: .whitespacesAndNewlines) == "image/webp | public, max-age=1209600")
     }
 }

@@ -103,6 +103,7 @@ extension TestResponse {
     }
 
     @Test(arguments: [
+        "/thumbnail/../../etc/passwd", "/thumbnail/a/../b.jpg", "/thumbnail/./a.jpg", "/thumbnail/a\\b.jpg",
         "/thumbnail/..%2f..%2fetc/passwd", "/thumbnail/%2e%2e/secret.jpg", "/thumbnail/a/%2E%2E/%2E%2E/b.jpg",
         "/thumbnail/a%00b.jpg", "/thumbnail/a%5c..%5cb.jpg", "/thumbnail/%2fetc/passwd", "/thumbnail//abs.jpg",
         "/thumbnail/bad%zzescape.jpg", "/_render/thumbnail/%2e%2e/x.jpg", "/_render/thumbnail/a%00.jpg",

@@ -192,7 +192,7 @@ func makeService(
         let configuration = try RenditionConfiguration.load(file: nil, environment: [:])
         #expect(
             configuration.port == 8080 && configuration.host == "127.0.0.1" && configuration.renderPrefix == "_render")
-        #expect(configuration.sourcePath == "data/originals" && configuration.renditionsPath == "data/renditions")
+        #expect(configuration.source.path == "data/originals" && configuration.renditions.path == "data/renditions")
     }
 
     @Test func environmentOverridesTheFile() throws {
@@ -204,6 +204,36 @@ func makeService(
         let configuration = try RenditionConfiguration.load(file: file.path, environment: ["RENDITION_PORT": "9100"])
         #expect(configuration.port == 9100 && configuration.publicBaseURL == "https://img.example.com")
         #expect(configuration.service.renderTimeout == .seconds(5) && configuration.service.queueSize == 3)
+    }
+
+    @Test func s3Stores() throws {
+        let environment = [
+            "RENDITION_SOURCE_TYPE": "s3", "RENDITION_SOURCE_BUCKET": "originals-bucket",
+            "RENDITION_SOURCE_PREFIX": "/in/",
+            "RENDITION_SOURCE_ENDPOINT": "http://127.0.0.1:9000", "RENDITION_SOURCE_ADDRESSING": "path",
+            "RENDITION_RENDITIONS_TYPE": "s3",
+            "RENDITION_RENDITIONS_BUCKET": "renditions-bucket", "RENDITION_RENDITIONS_REGION": "eu-west-3",
+        ]
+        let configuration = try RenditionConfiguration.load(file: nil, environment: environment)
+        #expect(
+            configuration.source.kind == .s3 && configuration.source.prefix == "in"
+                && configuration.source.addressing == .path)
+        #expect(configuration.renditions.region == "eu-west-3" && configuration.renditions.addressing == .virtual)
+        let missingCredentials = #expect(throws: ConfigurationError.self) {
+            try configuration.makeStores(environment: [:])
+        }
+        #expect(missingCredentials?.description.contains("AWS_ACCESS_KEY_ID") == true)
+        let stores = try configuration.makeStores(environment: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"])
+        #expect("\(stores.source)".hasPrefix("s3://originals-bucket/in"))
+        #expect("\(stores.renditions)".contains("https://s3.eu-west-3.amazonaws.com"))
+        try stores.shutdownNow()
+
+        let noBucket = #expect(throws: ConfigurationError.self) {
+            try RenditionConfiguration.load(
+                file: nil, environment: ["RENDITION_SOURCE_TYPE": "s3", "RENDITION_RENDITIONS_ADDRESSING": "sideways"])
+        }
+        #expect(noBucket?.description.contains("storage.source.bucket (RENDITION_SOURCE_BUCKET): required") == true)
+        #expect(noBucket?.description.contains("RENDITION_RENDITIONS_ADDRESSING: expected path or virtual") == true)
     }
 
     @Test func badValuesNameTheSetting() throws {

@@ -1,0 +1,322 @@
+public import AsyncHTTPClient
+public import Foundation
+internal import Logging
+internal import NIOCore
+internal import NIOHTTP1
+public import ObjectStorage
+
+/// Where and how to reach one bucket.
+public struct S3Location: Sendable, Hashable {
+    public enum Addressing: String, Sendable, CaseIterable {
+        /// `https://endpoint/bucket/key`: MinIO, moto, Ceph, and buckets whose names contain dots.
+        case path
+        /// `https://bucket.endpoint/key`: AWS's default.
+        case virtual
+    }
+
+    public var bucket: String
+    /// A folder inside the bucket (no leading or trailing `/`), or empty.
+    public var prefix: String
+    public var region: String
+    /// `scheme://host[:port]`, or `nil` for AWS (`https://s3.<region>.amazonaws.com`).
+    public var endpoint: String?
+    public var addressing: Addressing
+
+    public init(
+        bucket: String, prefix: String = "", region: String = "us-east-1", endpoint: String? = nil,
+        addressing: Addressing = .virtual
+    ) {
+        self.bucket = bucket
+        self.prefix = prefix.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        self.region = region
+        self.endpoint = endpoint
+        self.addressing = addressing
+    }
+
+    var baseEndpoint: String { endpoint ?? "https://s3.\(region).amazonaws.com" }
+
+    /// The URL of `objectPath` (an already-prefixed key, or empty for the bucket), its host, and its path
+    /// as signed: every key segment percent-encoded once (RFC 3986 unreserved kept), `/` kept.
+    public func url(for objectPath: String) -> (url: String, host: String, path: String) {
+        let encodedKey = objectPath.split(separator: "/", omittingEmptySubsequences: false).map {
+            SigV4Signer.encode(String($0))
+        }.joined(separator: "/")
+        let parts = baseEndpoint.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
+        let scheme = parts.first.map(String.init) ?? "https:"
+        let host = parts.count > 2 ? String(parts[2]) : ""
+        switch addressing {
+        case .path:
+            let path = "/\(bucket)" + (objectPath.isEmpty ? "" : "/\(encodedKey)")
+            return ("\(scheme)//\(host)\(path)", host, path)
+        case .virtual:
+            let path = "/" + encodedKey
+            return ("\(scheme)//\(bucket).\(host)\(path)", "\(bucket).\(host)", path)
+        }
+    }
+}
+
+/// Retry and timeout policy for S3 calls.
+public struct S3RetryPolicy: Sendable {
+    /// Attempts for idempotent requests (1 = no retry).
+    public var attempts = 3
+    /// First backoff; each retry doubles it, with full jitter.
+    public var baseDelay: Duration = .milliseconds(100)
+    public var maxDelay: Duration = .seconds(2)
+    /// Time to connect.
+    public var connectTimeout: Duration = .seconds(2)
+    /// Time for one whole request.
+    public var requestTimeout: Duration = .seconds(20)
+
+    public init() {}
+}
+
+/// An ``ObjectStore`` on an S3 bucket (AWS S3, MinIO, R2, Ceph, moto), signed with our own SigV4.
+public final class S3Store: ObjectStore {
+    public let location: S3Location
+    let client: HTTPClient
+    let credentials: AWSCredentials
+    let policy: S3RetryPolicy
+    let now: @Sendable () -> Date
+
+    /// An HTTP client set up for S3 stores: connect timeout from `policy`, and no silent reconnect loop
+    /// (a refused connection fails at once, and ``S3Store``'s own retries decide what happens next). One
+    /// client is shared by every store of a process; the caller shuts it down.
+    public static func makeHTTPClient(policy: S3RetryPolicy = S3RetryPolicy()) -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(
+            connect: TimeAmount(policy.connectTimeout), read: TimeAmount(policy.requestTimeout))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.decompression = .disabled
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// A store for `location`, sharing `client` (the caller shuts it down).
+    public init(
+        location: S3Location, credentials: AWSCredentials, client: HTTPClient, policy: S3RetryPolicy = S3RetryPolicy(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.location = location
+        self.credentials = credentials
+        self.client = client
+        self.policy = policy
+        self.now = now
+    }
+
+    public var description: String {
+        "s3://\(location.bucket)\(location.prefix.isEmpty ? "" : "/" + location.prefix) (\(location.baseEndpoint))"
+    }
+
+    func objectPath(_ key: ObjectKey) -> String {
+        location.prefix.isEmpty ? key.rawValue : "\(location.prefix)/\(key.rawValue)"
+    }
+
+    // MARK: ObjectStore
+
+    public func get(_ key: ObjectKey, maxBytes: Int) async throws(StorageError) -> StoredObject? {
+        let reply = try await send("GET", objectPath(key), maxBytes: maxBytes)
+        switch reply.status {
+        case 200:
+            return StoredObject(metadata: metadata(reply.headers, size: reply.body.count), body: reply.body)
+        case 404 where reply.errorCode != "NoSuchBucket":
+            return nil
+        default:
+            throw failure(reply, while: "reading \(key)")
+        }
+    }
+
+    public func head(_ key: ObjectKey) async throws(StorageError) -> ObjectMetadata? {
+        let reply = try await send("HEAD", objectPath(key))
+        switch reply.status {
+        case 200: return metadata(reply.headers, size: Int(reply.headers.first(name: "content-length") ?? "") ?? 0)
+        case 404: return nil
+        default: throw failure(reply, while: "looking up \(key)")
+        }
+    }
+
+    @discardableResult
+    public func put(_ key: ObjectKey, _ body: [UInt8], options: PutOptions) async throws(StorageError) -> ObjectMetadata
+    {
+        var headers: [(String, String)] = [
+            ("content-type", options.contentType), ("content-length", String(body.count)),
+        ]
+        if let cacheControl = options.cacheControl { headers.append(("cache-control", cacheControl)) }
+        for (name, value) in options.userMetadata.sorted(by: { $0.key < $1.key }) {
+            headers.append(("x-amz-meta-\(name.lowercased())", value))
+        }
+        if options.createOnly { headers.append(("if-none-match", "*")) }
+        let reply = try await send("PUT", objectPath(key), headers: headers, body: body)
+        switch reply.status {
+        case 200:
+            return ObjectMetadata(
+                contentType: options.contentType, cacheControl: options.cacheControl,
+                etag: reply.headers.first(name: "etag") ?? "",
+                lastModified: now(), size: body.count, userMetadata: options.userMetadata)
+        case 412 where options.createOnly, 409 where options.createOnly:
+            throw StorageError(.alreadyExists, "An object already exists at \(key).")
+        default:
+            throw failure(reply, while: "storing \(key)")
+        }
+    }
+
+    /// HEAD on the bucket: reachable, the bucket exists, and the credentials are accepted.
+    public func checkReachable() async throws(StorageError) {
+        let reply = try await send("HEAD", "")
+        guard reply.status == 200 else {
+            if reply.status == 404 { throw StorageError(.unavailable, "The bucket \(location.bucket) does not exist.") }
+            throw failure(reply, while: "checking the bucket")
+        }
+    }
+
+    // MARK: Transport
+
+    struct Reply {
+        let status: Int
+        let headers: HTTPHeaders
+        let body: [UInt8]
+
+        /// The `<Code>` of an S3 error document, if any.
+        var errorCode: String? { S3ErrorDocument(body)?.code }
+    }
+
+    /// Sends a signed request, retrying 5xx, throttling and connection failures with jittered backoff.
+    func send(
+        _ method: String, _ objectPath: String, headers extra: [(String, String)] = [], body: [UInt8] = [],
+        maxBytes: Int = 16 * 1024 * 1024
+    ) async throws(StorageError) -> Reply {
+        var lastError: StorageError?
+        for attempt in 0..<max(1, policy.attempts) {
+            if attempt > 0 {
+                let cap = min(policy.maxDelay, policy.baseDelay * (1 << (attempt - 1)))
+                let jitter = Double.random(in: 0...1)
+                try? await Task.sleep(for: cap * jitter)
+            }
+            do {
+                let reply = try await sendOnce(method, objectPath, headers: extra, body: body, maxBytes: maxBytes)
+                if Self.retryable(status: reply.status, code: reply.errorCode), attempt + 1 < policy.attempts {
+                    lastError = failure(reply, while: "talking to S3")
+                    continue
+                }
+                return reply
+            } catch let error where error.code == .tooLarge || error.code == .invalidKey {
+                throw error
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? StorageError(.unavailable, "S3 did not answer.")
+    }
+
+    static func retryable(status: Int, code: String?) -> Bool {
+        status >= 500 || status == 429 || code == "SlowDown" || code == "RequestTimeout" || code == "InternalError"
+    }
+
+    private func sendOnce(
+        _ method: String, _ objectPath: String, headers extra: [(String, String)], body: [UInt8], maxBytes: Int
+    ) async throws(StorageError) -> Reply {
+        let (url, host, path) = location.url(for: objectPath)
+        let signer = SigV4Signer(credentials: credentials, region: location.region, service: "s3")
+        let payloadHash = SigV4Signer.payloadHash(body)
+        let signed = signer.sign(
+            SigningRequest(method: method, path: path, headers: [("host", host)] + extra, payloadHash: payloadHash),
+            date: now())
+        var request = HTTPClientRequest(url: url)
+        request.method = HTTPMethod(rawValue: method)
+        for (name, value) in extra { request.headers.add(name: name, value: value) }
+        for (name, value) in signed.headers { request.headers.add(name: name, value: value) }
+        if !body.isEmpty || method == "PUT" { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let timeout = TimeAmount(policy.requestTimeout)
+        do {
+            let response = try await client.execute(request, timeout: timeout)
+            let declared = response.headers.first(name: "content-length").flatMap(Int.init)
+            if method == "GET", response.status == .ok, let declared, declared > maxBytes {
+                throw StorageError(.tooLarge, "The object is \(declared) bytes, over the limit of \(maxBytes).")
+            }
+            let buffer = try await response.body.collect(upTo: method == "HEAD" ? 0 : max(maxBytes, 64 * 1024))
+            let bytes = Array(buffer: buffer)
+            if method == "GET", let declared, response.status == .ok, bytes.count != declared {
+                throw StorageError(.unavailable, "S3 sent \(bytes.count) of \(declared) bytes.")
+            }
+            return Reply(status: Int(response.status.code), headers: response.headers, body: bytes)
+        } catch let error as StorageError {
+            throw error
+        } catch let error as NIOTooManyBytesError {
+            throw StorageError(.tooLarge, "The object is over the limit of \(maxBytes) bytes.", cause: Described(error))
+        } catch let error as HTTPClientError
+            where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout
+        {
+            throw StorageError(
+                .timeout, "S3 at \(location.baseEndpoint) did not answer in time.", cause: Described(error))
+        } catch {
+            throw StorageError(
+                .unavailable, "S3 at \(location.baseEndpoint) is unreachable or closed the connection.",
+                cause: Described(error))
+        }
+    }
+
+    func failure(_ reply: Reply, while activity: String) -> StorageError {
+        let document = S3ErrorDocument(reply.body)
+        let code = document?.code ?? "HTTP \(reply.status)"
+        let cause = Described("S3 \(reply.status) \(code): \(document?.message ?? "")")
+        switch reply.status {
+        case 403:
+            return StorageError(
+                .accessDenied,
+                "S3 denied access while \(activity) (\(code)); check the credentials and the bucket policy.",
+                cause: cause)
+        case 400 where code == "RequestTimeout":
+            return StorageError(.timeout, "S3 timed out while \(activity).", cause: cause)
+        default:
+            return StorageError(.unavailable, "S3 failed while \(activity) (\(code)).", cause: cause)
+        }
+    }
+
+    func metadata(_ headers: HTTPHeaders, size: Int) -> ObjectMetadata {
+        var user: [String: String] = [:]
+        for header in headers where header.name.lowercased().hasPrefix("x-amz-meta-") {
+            user[String(header.name.lowercased().dropFirst("x-amz-meta-".count))] = header.value
+        }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return ObjectMetadata(
+            contentType: headers.first(name: "content-type") ?? "application/octet-stream",
+            cacheControl: headers.first(name: "cache-control"),
+            etag: headers.first(name: "etag") ?? "",
+            lastModified: headers.first(name: "last-modified").flatMap(formatter.date(from:)) ?? now(),
+            size: size, userMetadata: user)
+    }
+}
+
+/// The `<Error><Code>…</Code><Message>…</Message></Error>` document S3 answers failures with.
+struct S3ErrorDocument {
+    let code: String
+    let message: String
+
+    init?(_ body: [UInt8]) {
+        let text = String(decoding: body.prefix(8192), as: UTF8.self)
+        func element(_ name: String) -> String? {
+            guard let start = text.range(of: "<\(name)>"),
+                let end = text.range(of: "</\(name)>", range: start.upperBound..<text.endIndex)
+            else { return nil }
+            return String(text[start.upperBound..<end.lowerBound])
+        }
+        guard let code = element("Code") else { return nil }
+        self.code = code
+        self.message = element("Message") ?? ""
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        self = .nanoseconds(
+            Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+}
+
+/// Any error (or text) as a `Sendable` cause.
+struct Described: Error, Sendable, CustomStringConvertible {
+    let description: String
+    init(_ error: any Error) { description = "\(error)" }
+    init(_ text: String) { description = text }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import ObjectStorage
+import Prometheus
+import RenditionCatalog
+import RenditionCore
+import RenditionServer
+import RenditionService
+import TestSupport
+import Testing
+
+/// The server over S3 stores on moto (or a fault proxy in front of it), made from configuration.
+struct S3Harness {
+    let configuration: RenditionConfiguration
+    let stores: StoreSet
+    let service: RenditionService
+    let registry = PrometheusCollectorRegistry()
+    let sourceBucket: String
+    let renditionBucket: String
+
+    init(endpoint: String? = nil, renderTimeout: Duration = .seconds(30), storageTimeout: Duration = .seconds(10))
+        throws
+    {
+        sourceBucket = try Moto.makeBucket()
+        renditionBucket = try Moto.makeBucket()
+        var configuration = RenditionConfiguration()
+        configuration.source.kind = .s3
+        configuration.source.bucket = sourceBucket
+        configuration.source.prefix = "originals"
+        configuration.source.endpoint = try endpoint ?? Moto.endpoint
+        configuration.source.addressing = .path
+        configuration.renditions.kind = .s3
+        configuration.renditions.bucket = renditionBucket
+        configuration.renditions.endpoint = try endpoint ?? Moto.endpoint
+        configuration.renditions.addressing = .path
+        configuration.service.workers = 2
+        configuration.service.renderTimeout = renderTimeout
+        configuration.storageTimeout = storageTimeout
+        self.configuration = configuration
+        stores = try configuration.makeStores(environment: [
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        ])
+        let plans = PipelineLibrary.load([Repository.root().appendingPathComponent("pipelines").path]).plans
+        service = try RenditionService(
+            plans: plans, source: stores.source, renditions: stores.renditions, settings: configuration.service,
+            metricsFactory: PrometheusMetricsFactory(registry: registry))
+    }
+
+    func upload(_ key: String, _ bytes: [UInt8]) throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("upload-\(UUID().uuidString)")
+        try Data(bytes).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        _ = try Moto.boto3(
+            "s3.upload_file(\"\(file.path)\", \"\(sourceBucket)\", \"originals/\(key)\", ExtraArgs={\"ContentType\": \"image/jpeg\"})"
+        )
+    }
+
+    func test(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let app = RenditionServer.makeApplication(
+            service: service, configuration: configuration, registry: registry, logger: logger)
+        do {
+            try await app.test(.router, body)
+        } catch {
+            await stores.shutdown()
+            throw error
+        }
+        await stores.shutdown()
+    }
+}
+
+@Suite(.serialized) struct S3FlowTests {
+    @Test func theWholeFlowWithS3AsBothStores() async throws {
+        let harness = try S3Harness()
+        try harness.upload("users/42/me and you+1.jpg", try Fixtures.jpeg(Fixtures.photo(width: 1600, height: 1200)))
+        try await harness.test { client in
+            #expect(try await client.execute(uri: "/readyz", method: .get).status == .ok)
+            let path = "/thumbnail/users/42/me%20and%20you%2B1.jpg"
+            let miss = try await client.execute(uri: path, method: .get)
+            #expect(miss.status == .temporaryRedirect)
+
+            // Many concurrent renders of one rendition: one create-only put wins, everyone gets the 301.
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for _ in 0..<20 {
+                    group.addTask { try await client.execute(uri: "/_render" + path, method: .get).status }
+                }
+                return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+            }
+            #expect(statuses == Array(repeating: .movedPermanently, count: 20))
+
+            let hit = try await client.execute(uri: path, method: .get)
+            #expect(hit.status == .ok && hit.headers[.contentType] == "image/webp")
+            #expect(hit.headers[.cacheControl] == "public, max-age=1209600")
+            #expect(try Fixtures.decode(Array(buffer: hit.body)).width == 400)
+        }
+        #expect(harness.registry.emitToString().contains("rendition_renders_total 1"))
+
+        // An independent client reads the stored rendition: bytes, Content-Type and Cache-Control.
+        let seen = try Moto.boto3(
+            """
+            o = s3.get_object(Bucket="\(harness.renditionBucket)", Key="thumbnail/users/42/me and you+1.jpg")
+            body = o["Body"].read()
+            print(json.dumps({"type": o["ContentType"], "cache": o["CacheControl"], "size": len(body), "riff": body[:4].decode()}))
+            """)
+        #expect(seen.contains("\"type\": \"image/webp\"") && seen.contains("\"cache\": \"public, max-age=1209600\""))
+        #expect(seen.contains("\"riff\": \"RIFF\""))
+    }
+
+    @Test func storageDeniedIsA502() async throws {
+        let port = freePort()
+        let deny = try HelperProcess(
+            [
+                "python3", Repository.root().appendingPathComponent("Tests/S3StorageTests/fault_proxy.py").path,
+                String(port), try Moto.endpoint, "deny",
+            ],
+            port: port
+        ) { isListening(port) }
+        let harness = try S3Harness(endpoint: "http://127.0.0.1:\(deny.port)")
+        try await harness.test { client in
+            let response = try await client.execute(uri: "/_render/thumbnail/a.jpg", method: .get)
+            #expect(response.status == .badGateway)
+            #expect(String(buffer: response.body).contains("Storage denied access"))
+            #expect(try await client.execute(uri: "/readyz", method: .get).status == .serviceUnavailable)
+            #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok, "no crash")
+        }
+    }
+
+    @Test func aDownEndpointIsAFast502() async throws {
+        let harness = try S3Harness(endpoint: "http://127.0.0.1:\(freePort())")
+        try await harness.test { client in
+            let start = ContinuousClock.now
+            let response = try await client.execute(uri: "/thumbnail/a.jpg", method: .get)
+            #expect(response.status == .badGateway)
+            #expect(ContinuousClock.now - start < .seconds(10))
+        }
+    }
+
+    @Test func aSlowEndpointIsA504() async throws {
+        let port = freePort()
+        let slow = try HelperProcess(
+            [
+                "python3", Repository.root().appendingPathComponent("Tests/S3StorageTests/fault_proxy.py").path,
+                String(port), try Moto.endpoint, "slow", "60",
+            ],
+            port: port
+        ) { isListening(port) }
+        let harness = try S3Harness(endpoint: "http://127.0.0.1:\(slow.port)", storageTimeout: .seconds(1))
+        try await harness.test { client in
+            let response = try await client.execute(uri: "/_render/thumbnail/a.jpg", method: .get)
+            #expect(response.status == .gatewayTimeout, "\(String(buffer: response.body))")
+        }
+    }
+}

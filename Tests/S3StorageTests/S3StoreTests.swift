@@ -1,0 +1,219 @@
+import AsyncHTTPClient
+import Foundation
+import ObjectStorage
+import S3Storage
+import TestSupport
+import Testing
+
+let testCredentials = AWSCredentials(accessKeyID: "testing", secretAccessKey: "testing")
+
+/// A store on a fresh moto bucket, with a client shut down at the end of the test.
+@discardableResult
+func withStore<T>(
+    endpoint: String? = nil, bucket: String? = nil, prefix: String = "", policy: S3RetryPolicy = S3RetryPolicy(),
+    _ body: (S3Store, String) async throws -> T
+) async throws -> T {
+    let bucket = try bucket ?? Moto.makeBucket()
+    let client = S3Store.makeHTTPClient(policy: policy)
+    let store = S3Store(
+        location: S3Location(
+            bucket: bucket, prefix: prefix, region: "us-east-1", endpoint: try endpoint ?? Moto.endpoint,
+            addressing: .path),
+        credentials: testCredentials, client: client, policy: policy)
+    do {
+        let result = try await body(store, bucket)
+        try await client.shutdown()
+        return result
+    } catch {
+        try? await client.shutdown()
+        throw error
+    }
+}
+
+/// Runs the fault proxy in front of moto in `mode`.
+func faultProxy(_ mode: String, _ count: String = "1") throws -> HelperProcess {
+    let port = freePort()
+    let script = Repository.root().appendingPathComponent("Tests/S3StorageTests/fault_proxy.py").path
+    return try HelperProcess(["python3", script, String(port), try Moto.endpoint, mode, count], port: port) {
+        isListening(port)
+    }
+}
+
+@Suite struct S3LocationTests {
+    @Test func pathAndVirtualHostedURLs() {
+        let path = S3Location(
+            bucket: "b", prefix: "p/", region: "eu-west-3", endpoint: "http://127.0.0.1:9000", addressing: .path)
+        #expect(path.url(for: "p/a b/ü+~%.jpg").url == "http://127.0.0.1:9000/b/p/a%20b/%C3%BC%2B~%25.jpg")
+        let virtual = S3Location(bucket: "b", region: "eu-west-3")
+        #expect(virtual.url(for: "x//y.jpg").url == "https://b.s3.eu-west-3.amazonaws.com/x//y.jpg")
+        #expect(virtual.url(for: "").url == "https://b.s3.eu-west-3.amazonaws.com/")
+    }
+
+    @Test func credentialsFromTheEnvironment() {
+        #expect(AWSCredentials.fromEnvironment([:]) == nil)
+        let found = AWSCredentials.fromEnvironment([
+            "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_SESSION_TOKEN": "c",
+        ])
+        #expect(found == AWSCredentials(accessKeyID: "a", secretAccessKey: "b", sessionToken: "c"))
+    }
+}
+
+@Suite(.serialized) struct S3StoreTests {
+    @Test func putGetHeadAgainstMoto() async throws {
+        try await withStore(prefix: "renditions") { store, bucket in
+            let key = try ObjectKey("thumbnail/users/42/me.jpg")
+            #expect(try await store.get(key, maxBytes: 100) == nil)
+            #expect(try await store.head(key) == nil)
+            let body = [UInt8]((0..<3000).map { UInt8($0 % 256) })
+            try await store.put(
+                key, body,
+                options: PutOptions(
+                    contentType: "image/webp", cacheControl: "public, max-age=60", userMetadata: ["fingerprint": "abc"])
+            )
+            let object = try #require(try await store.get(key, maxBytes: 10_000))
+            #expect(object.body == body)
+            #expect(object.metadata.contentType == "image/webp" && object.metadata.cacheControl == "public, max-age=60")
+            #expect(object.metadata.userMetadata["fingerprint"] == "abc")
+            #expect(try await store.head(key)?.size == 3000)
+            try await store.checkReachable()
+
+            // An independent client sees the same object, headers included, under the prefix.
+            let seen = try Moto.boto3(
+                """
+                o = s3.get_object(Bucket="\(bucket)", Key="renditions/thumbnail/users/42/me.jpg")
+                print(json.dumps({"type": o["ContentType"], "cache": o["CacheControl"], "meta": o["Metadata"], "sha": hashlib.sha256(o["Body"].read()).hexdigest()}))
+                """)
+            #expect(seen.contains("\"type\": \"image/webp\"") && seen.contains("\"cache\": \"public, max-age=60\""))
+            #expect(seen.contains("\"fingerprint\": \"abc\"") && seen.contains(SigV4Signer.payloadHash(body)))
+        }
+    }
+
+    @Test func keysExercisingEveryEncodingRuleRoundTrip() async throws {
+        try await withStore { store, bucket in
+            let keys = [
+                "a b.jpg", "plus+sign.jpg", "tilde~x.jpg", "percent%25%.jpg", "ünïcødé/日本/😀.jpg", "double//slash.jpg",
+                "sub-delims!$&'()*,;=:@.jpg", "trailing/",
+            ]
+            for (index, raw) in keys.enumerated() {
+                let key = try ObjectKey(raw)
+                try await store.put(key, [UInt8(index)], options: PutOptions(contentType: "x/y"))
+                #expect(try await store.get(key, maxBytes: 10)?.body == [UInt8(index)], "\(raw)")
+            }
+            let listed = try Moto.boto3(
+                "print(json.dumps(sorted(o[\"Key\"] for o in s3.list_objects_v2(Bucket=\"\(bucket)\")[\"Contents\"])))")
+            let names = try #require(try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [String])
+            #expect(names == keys.sorted(), "S3 holds exactly the keys, not an encoding of them")
+        }
+    }
+
+    @Test func createOnlyPutsRaceToOneWinner() async throws {
+        try await withStore { store, _ in
+            let key = try ObjectKey("race.bin")
+            let wins = await withTaskGroup(of: Bool.self) { group in
+                for index in 0..<12 {
+                    group.addTask {
+                        (try? await store.put(
+                            key, [UInt8](repeating: UInt8(index), count: 1000),
+                            options: PutOptions(contentType: "x/y", createOnly: true))) != nil
+                    }
+                }
+                return await group.reduce(into: 0) { $0 += $1 ? 1 : 0 }
+            }
+            #expect(wins == 1)
+            let error = await #expect(throws: StorageError.self) {
+                try await store.put(key, [1], options: PutOptions(contentType: "x/y", createOnly: true))
+            }
+            #expect(error?.code == .alreadyExists)
+        }
+    }
+
+    @Test func sizeCapRefusesWithoutReadingEverything() async throws {
+        try await withStore { store, _ in
+            let key = try ObjectKey("big.bin")
+            try await store.put(key, [UInt8](repeating: 7, count: 100_000), options: PutOptions(contentType: "x/y"))
+            let error = await #expect(throws: StorageError.self) { try await store.get(key, maxBytes: 1000) }
+            #expect(error?.code == .tooLarge)
+        }
+    }
+
+    @Test func a500ThenA200IsRetriedAndServed() async throws {
+        let proxy = try faultProxy("fail", "2")
+        try await withStore(endpoint: "http://127.0.0.1:\(proxy.port)") { store, _ in
+            try await store.put(try ObjectKey("k.bin"), [1, 2, 3], options: PutOptions(contentType: "x/y"))
+            #expect(try await store.get(try ObjectKey("k.bin"), maxBytes: 10)?.body == [1, 2, 3])
+        }
+    }
+
+    @Test func throttlingIsRetriedToo() async throws {
+        let proxy = try faultProxy("slowdown", "2")
+        try await withStore(endpoint: "http://127.0.0.1:\(proxy.port)") { store, _ in
+            let key = try ObjectKey("none")
+            #expect(try await store.head(key) == nil)
+        }
+    }
+
+    @Test func persistentFailuresGiveUp() async throws {
+        let proxy = try faultProxy("fail", "1000")
+        try await withStore(endpoint: "http://127.0.0.1:\(proxy.port)") { store, _ in
+            let error = await #expect(throws: StorageError.self) {
+                try await store.get(try ObjectKey("k"), maxBytes: 10)
+            }
+            #expect(error?.code == .unavailable)
+        }
+    }
+
+    @Test func aTruncatedBodyIsRetriedThenRefused() async throws {
+        let bucket = try Moto.makeBucket()
+        try await withStore(bucket: bucket) { store, _ in
+            try await store.put(
+                try ObjectKey("whole.bin"), [UInt8](repeating: 9, count: 50_000),
+                options: PutOptions(contentType: "x/y"))
+        }
+        let once = try faultProxy("truncate", "1")
+        try await withStore(endpoint: "http://127.0.0.1:\(once.port)", bucket: bucket) { store, _ in
+            let key = try ObjectKey("whole.bin")
+            #expect(try await store.get(key, maxBytes: 100_000)?.body.count == 50_000, "retried, then whole")
+        }
+        let always = try faultProxy("truncate", "100")
+        try await withStore(endpoint: "http://127.0.0.1:\(always.port)", bucket: bucket) { store, _ in
+            let error = await #expect(throws: StorageError.self) {
+                try await store.get(try ObjectKey("whole.bin"), maxBytes: 100_000)
+            }
+            #expect(error?.code == .unavailable, "never a partial body")
+        }
+    }
+
+    @Test func deniedIsAccessDenied() async throws {
+        let proxy = try faultProxy("deny")
+        try await withStore(endpoint: "http://127.0.0.1:\(proxy.port)") { store, _ in
+            let error = await #expect(throws: StorageError.self) {
+                try await store.get(try ObjectKey("k"), maxBytes: 10)
+            }
+            #expect(error?.code == .accessDenied && error?.message.contains("denied") == true)
+        }
+    }
+
+    @Test func aDownEndpointFailsFast() async throws {
+        let start = ContinuousClock.now
+        try await withStore(endpoint: "http://127.0.0.1:\(freePort())", bucket: "nobucket") { store, _ in
+            let error = await #expect(throws: StorageError.self) {
+                try await store.get(try ObjectKey("k"), maxBytes: 10)
+            }
+            #expect(error?.code == .unavailable)
+        }
+        #expect(ContinuousClock.now - start < .seconds(10))
+    }
+
+    @Test func aSlowEndpointTimesOut() async throws {
+        let proxy = try faultProxy("slow", "5")
+        var policy = S3RetryPolicy()
+        policy.requestTimeout = .milliseconds(500)
+        policy.attempts = 2
+        try await withStore(endpoint: "http://127.0.0.1:\(proxy.port)", bucket: "any", policy: policy) { store, _ in
+            let error = await #expect(throws: StorageError.self) {
+                try await store.get(try ObjectKey("k"), maxBytes: 10)
+            }
+            #expect(error?.code == .timeout)
+        }
+    }
+}
