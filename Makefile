@@ -4,13 +4,13 @@ export PATH := $(PATH):/opt/swift/usr/bin
 
 APT_PACKAGES := libvips-dev libwebp-dev libexif-dev pkg-config
 # What the tests use on top: nginx as the CDN in the end-to-end test, curl as its client.
-TEST_APT_PACKAGES := nginx curl
+TEST_APT_PACKAGES := nginx curl zip unzip
 # moto's S3 server and boto3 (an independent S3 client), botocore (an independent SigV4 signer), cfn-lint.
 TEST_PIP_PACKAGES := moto[server] boto3 botocore cfn-lint
 SWIFT_BUILD_FLAGS ?=
 RENDITION := .build/debug/rendition
 
-.PHONY: setup test-setup apt build run demo test schema format clean
+.PHONY: setup test-setup apt build run demo test lambda lambda-test schema format clean
 
 ## setup: install the system libraries Rendition links (Debian/Ubuntu; needs root or sudo).
 setup:
@@ -54,6 +54,17 @@ test: test-setup
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	swift test --skip-build $(SWIFT_BUILD_FLAGS)
 	$(RENDITION) validate pipelines
+
+## lambda: the function artifact for Lambda (provided.al2023): a release bootstrap, its libraries, pipelines/.
+lambda: setup
+	@$(MAKE) --no-print-directory apt PACKAGES="zip binutils"
+	swift build -c release --product bootstrap --static-swift-stdlib $(SWIFT_BUILD_FLAGS)
+	deploy/package-lambda.sh "$$(swift build -c release --show-bin-path)/bootstrap" .build/lambda
+
+## lambda-test: build the package, then unpack it and run it against the Runtime API peer.
+lambda-test: lambda test-setup
+	swift build --build-tests $(SWIFT_BUILD_FLAGS)
+	swift test --skip-build --filter PackageTests $(SWIFT_BUILD_FLAGS)
 
 ## schema: regenerate pipelines/rendition.schema.json from the stage list.
 schema: build

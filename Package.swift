@@ -34,6 +34,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "rendition", targets: ["RenditionCLI"]),
+        .executable(name: "bootstrap", targets: ["RenditionBootstrap"]),
         .library(name: "RenditionCore", targets: ["RenditionCore"]),
         .library(name: "RenditionCatalog", targets: ["RenditionCatalog"]),
     ],
@@ -48,6 +49,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.24.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -106,10 +108,29 @@ let package = Package(
             dependencies: [
                 "RenditionService", "RenditionCore", "ObjectStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "RenditionLambda",
+            dependencies: [
+                "RenditionService", "RenditionCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "RenditionBootstrap",
+            dependencies: [
+                "RenditionLambda", "RenditionService", "RenditionCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -163,6 +184,14 @@ let package = Package(
             dependencies: [
                 "RenditionServer", "RenditionService", "RenditionCore", "ObjectStorage", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RenditionLambdaTests",
+            dependencies: [
+                "RenditionLambda", "RenditionBootstrap", "RenditionService", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -214,14 +214,16 @@ struct RenderJob {
         let cause: any Error & Sendable = (error as? VipsError) ?? StringError("\(error)")
         if let remaining = deadline.remaining, remaining <= .zero {
             return RenditionError(
-                .deadlineExceeded, "The render ran out of time while \(activity); try again later or use a smaller original.",
+                .deadlineExceeded,
+                "The render ran out of time while \(activity); try again later or use a smaller original.",
                 cause: cause)
         }
         do {
             _ = try VipsImage.load(input, shrink: shrink, failOn: plan.hints.failOn).average()
         } catch {
             return RenditionError(
-                .corruptImage, "The original could not be decoded (corrupt or truncated); upload an intact image.", cause: cause)
+                .corruptImage, "The original could not be decoded (corrupt or truncated); upload an intact image.",
+                cause: cause)
         }
         return RenditionError(.internal, "The render failed while \(activity).", cause: cause)
     }
@@ -231,7 +233,8 @@ struct RenderJob {
         if let error = error as? RenditionError { return error }
         let cause: any Error & Sendable = (error as? VipsError) ?? StringError("\(error)")
         return RenditionError(
-            .corruptImage, "The original could not be decoded while \(activity) (corrupt or truncated); upload an intact image.",
+            .corruptImage,
+            "The original could not be decoded while \(activity) (corrupt or truncated); upload an intact image.",
             cause: cause)
     }
 }

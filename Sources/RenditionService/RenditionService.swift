@@ -122,15 +122,16 @@ public final class RenditionService: Sendable {
 
     /// Makes and stores the rendition unless it is stored already. Concurrent calls for one rendition
     /// render once. Never leaves a partial rendition: stores write atomically.
-    public func render(_ address: RenditionAddress) async throws -> RenderOutcome {
+    /// `deadline`, when given, shortens the configured render timeout (a function's remaining time).
+    public func render(_ address: RenditionAddress, deadline: Deadline? = nil) async throws -> RenderOutcome {
         let (outcome, shared) = try await flights.run(address.renditionKey.rawValue) { [self] in
-            try await renderOnce(address)
+            try await renderOnce(address, deadline: deadline)
         }
         if shared { metrics.sharedRenders.increment() }
         return outcome
     }
 
-    private func renderOnce(_ address: RenditionAddress) async throws -> RenderOutcome {
+    private func renderOnce(_ address: RenditionAddress, deadline requested: Deadline?) async throws -> RenderOutcome {
         if let existing = try await renditionMetadata(address) { return .existing(existing) }
         guard admission.enter() else {
             metrics.refused.increment()
@@ -143,7 +144,8 @@ public final class RenditionService: Sendable {
             metrics.admitted.record(admission.current)
             metrics.queued.record(admission.queued)
         }
-        let deadline = Deadline.after(settings.renderTimeout)
+        var deadline = Deadline.after(settings.renderTimeout)
+        if let limit = requested?.instant, let own = deadline.instant, limit < own { deadline = Deadline(limit) }
         var timings = RenderTimings()
 
         var start = ContinuousClock.now

@@ -191,6 +191,7 @@ public final class VipsImage {
             case .heif: RV_FORMAT_HEIF
             case .tiff: RV_FORMAT_TIFF
             }
+        try VipsRuntime.start()
         return try make("\(input.format.rawValue)load") { out in
             rv_load(input.blob, format, Int32(shrink), failOn.cValue, access == .sequential ? 1 : 0, out)
         }
@@ -490,7 +491,8 @@ public final class VipsImage {
     /// A `width`×`height` image with every pixel `color` (its count is the band count), 8-bit, declared
     /// grey (1–2 bands) or sRGB (3–4 bands), the last band of 2 or 4 being alpha.
     public static func solid(width: Int, height: Int, color: [Double]) throws(VipsError) -> VipsImage {
-        try make("solid") { out in
+        try VipsRuntime.start()
+        return try make("solid") { out in
             color.withUnsafeBufferPointer {
                 rv_solid(out, Int32(width), Int32(height), $0.baseAddress, Int32($0.count))
             }
@@ -501,12 +503,14 @@ public final class VipsImage {
     public static func noise(width: Int, height: Int, mean: Double = 128, sigma: Double = 40) throws(VipsError)
         -> VipsImage
     {
-        try make("gaussnoise") { rv_gaussnoise($0, Int32(width), Int32(height), mean, sigma) }
+        try VipsRuntime.start()
+        return try make("gaussnoise") { rv_gaussnoise($0, Int32(width), Int32(height), mean, sigma) }
     }
 
     /// A horizontal ramp from black to white, 8-bit, one band.
     public static func ramp(width: Int, height: Int) throws(VipsError) -> VipsImage {
-        try make("grey") { rv_grey($0, Int32(width), Int32(height)) }
+        try VipsRuntime.start()
+        return try make("grey") { rv_grey($0, Int32(width), Int32(height)) }
     }
 
     /// A copy decoded to memory with a filled rectangle drawn on it.

@@ -225,7 +225,12 @@ final class Stack {
             "data/originals/big2.jpg", try Fixtures.jpeg(Fixtures.photo(width: 4000, height: 3000)))
         let slowURL = "\(stack.origin)/_render/original-webp/big2.jpg"
         let inFlight = Task { try Curl.get(slowURL) }
-        usleep(150_000)
+        // Wait until the server is rendering it (not just until curl started) before asking it to stop.
+        for _ in 0..<200 {
+            let metrics = String(decoding: try Curl.get("\(stack.origin)/metrics").body, as: UTF8.self)
+            if metrics.contains("rendition_renders_in_flight 1") { break }
+            usleep(20_000)
+        }
         kill(stack.server.processIdentifier, SIGTERM)
         let answered = try await inFlight.value
         #expect(answered.status == 301, "the in-flight render was answered")

@@ -1,0 +1,71 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import RenditionCore
+import RenditionLambda
+import RenditionService
+
+// `bootstrap`: Rendition's render function as a Lambda custom runtime (provided.al2023).
+// Configuration and pipelines are read once at init; the S3 client and render pool live across invocations.
+
+LoggingSystem.bootstrap { label in
+    var handler = StreamLogHandler.standardError(label: label)
+    handler.logLevel =
+        ProcessInfo.processInfo.environment["RENDITION_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
+    return handler
+}
+let logger = Logger(label: "rendition-lambda")
+let environment = ProcessInfo.processInfo.environment
+
+guard let endpoint = environment["AWS_LAMBDA_RUNTIME_API"], !endpoint.isEmpty else {
+    logger.critical("AWS_LAMBDA_RUNTIME_API is not set: bootstrap runs inside Lambda (or next to a Runtime API peer)")
+    exit(1)
+}
+if let root = environment["LAMBDA_TASK_ROOT"] { _ = FileManager.default.changeCurrentDirectoryPath(root) }
+
+let client = HTTPClient(eventLoopGroupProvider: .singleton)
+let api = RuntimeAPI(endpoint: endpoint, client: client)
+
+/// Closes the Runtime API client before exiting.
+func closeClient() async {
+    do { try await client.shutdown() } catch { logger.debug("client shutdown: \(error)") }
+}
+
+/// Builds everything an invocation needs, or explains why it cannot.
+func initialise() throws -> (RenditionRouter, StoreSet) {
+    let configuration = try RenditionConfiguration.load(file: nil, environment: environment)
+    let plans = try configuration.loadPipelines()
+    let stores = try configuration.makeStores(environment: environment)
+    let service = try RenditionService(
+        plans: plans, source: stores.source, renditions: stores.renditions, settings: configuration.service,
+        logger: logger)
+    return (
+        RenditionRouter(
+            service: service, renderPrefix: configuration.renderPrefix, publicBaseURL: configuration.publicBaseURL),
+        stores
+    )
+}
+
+let router: RenditionRouter
+let stores: StoreSet
+do {
+    (router, stores) = try initialise()
+} catch {
+    logger.critical("init failed", metadata: ["error": "\(error)"])
+    do {
+        try await api.failInit(type: "InitError", message: "\(error)")
+    } catch {
+        logger.critical("cannot reach the Lambda Runtime API at \(endpoint): \(error)")
+    }
+    await closeClient()
+    exit(1)
+}
+
+do {
+    try await FunctionLoop(api: api, router: router, logger: logger).run()
+} catch {
+    logger.critical("cannot reach the Lambda Runtime API at \(endpoint): \(error)")
+    await stores.shutdown()
+    await closeClient()
+    exit(1)
+}

@@ -1,0 +1,327 @@
+public import Foundation
+import ObjectStorage
+public import RenditionCore
+
+/// An HTTP request as every front (server, function) sees it.
+public struct RouteRequest: Sendable {
+    public var method: String
+    /// The raw, still percent-encoded path (no query).
+    public var path: String
+    /// Header names in lower case.
+    public var headers: [String: String]
+
+    public init(method: String, path: String, headers: [String: String] = [:]) {
+        self.method = method.uppercased()
+        self.path = path
+        self.headers = Dictionary(
+            headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
+    }
+}
+
+/// The answer, before any transport writes it.
+public struct RouteResponse: Sendable {
+    public var status: Int
+    /// Header names in their usual spelling, in order.
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    /// What the request was, for logs and metrics.
+    public var route = "other"
+    public var preset: String?
+    public var key: String?
+    /// `hit`, `miss`, `not-modified`, `rendered`, `existing`, or `-`.
+    public var cache = "-"
+    /// The error answered, if any (its cause is for logs only).
+    public var error: RenditionError?
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+}
+
+/// The miss-redirect flow's HTTP semantics (design §5), shared by the server and the function so both
+/// answer the same statuses and headers. Routes by the raw path: health, metrics, render and origin.
+///
+/// Keys are arbitrary paths whose percent-escapes (`%2e%2e`, `%2f`, `%00`) are judged after decoding, in
+/// one place, before any store sees them.
+public struct RenditionRouter: Sendable {
+    public let service: RenditionService
+    public let renderPrefix: String
+    public let publicBaseURL: String
+    let metricsText: @Sendable () -> String
+
+    public init(
+        service: RenditionService, renderPrefix: String = "_render", publicBaseURL: String = "",
+        metricsText: @escaping @Sendable () -> String = { "" }
+    ) {
+        self.service = service
+        self.renderPrefix = renderPrefix
+        self.publicBaseURL = publicBaseURL
+        self.metricsText = metricsText
+    }
+
+    /// The status for an error code: the one place errors become HTTP statuses.
+    public static func status(for code: RenditionError.Code) -> Int {
+        switch code {
+        case .invalidKey: 400
+        case .unknownPreset, .originalNotFound, .notFound: 404
+        case .unsupportedFormat: 415
+        case .corruptImage, .tooManyPixels, .unprocessable: 422
+        case .inputTooLarge: 413
+        case .overloaded: 503
+        case .storageFailure: 502
+        case .deadlineExceeded, .storageTimeout: 504
+        case RenditionError.Code("method_not_allowed"): 405
+        default: 500
+        }
+    }
+
+    /// `{"error": {"code": "...", "message": "..."}}`.
+    public static func errorBody(_ error: RenditionError) -> String {
+        JSONValue.object([
+            ("error", .object([("code", .string(error.code.rawValue)), ("message", .string(error.message))]))
+        ]).pretty() + "\n"
+    }
+
+    /// Answers `request`. Never throws: failures become JSON errors with `Cache-Control: no-store`.
+    /// `deadline` shortens the render deadline (the function's remaining time).
+    public func handle(_ request: RouteRequest, deadline: Deadline? = nil) async -> RouteResponse {
+        var response = RouteResponse(status: 500, headers: [], body: [])
+        do {
+            try await route(request, deadline: deadline, into: &response)
+        } catch let error as RenditionError {
+            response.apply(error, head: request.method == "HEAD")
+        } catch {
+            response.apply(
+                RenditionError(.internal, "The request failed unexpectedly.", cause: DescribedError(error)),
+                head: request.method == "HEAD")
+        }
+        return response
+    }
+
+    func route(_ request: RouteRequest, deadline: Deadline?, into response: inout RouteResponse) async throws {
+        guard request.method == "GET" || request.method == "HEAD" else {
+            response.apply(
+                RenditionError(RenditionError.Code("method_not_allowed"), "Only GET and HEAD are served."), head: false)
+            response.headers.append(("Allow", "GET, HEAD"))
+            return
+        }
+        let path = try RequestPath(request.path)
+        let segments = path.decoded
+        switch segments.first {
+        case "healthz" where segments.count == 1:
+            response.route = "healthz"
+            response.text(200, "ok\n", type: "text/plain; charset=utf-8")
+        case "readyz" where segments.count == 1:
+            response.route = "readyz"
+            do {
+                try await service.checkReady()
+                response.text(
+                    200, "ready: \(service.plans.count) presets, stores reachable\n", type: "text/plain; charset=utf-8")
+            } catch {
+                // Not ready is a state, not a gateway fault: 503 tells load balancers to route elsewhere.
+                response.apply(RenditionError(.overloaded, "Not ready: \(error.message)", cause: error), head: false)
+            }
+        case "metrics" where segments.count == 1:
+            response.route = "metrics"
+            response.text(200, metricsText(), type: "text/plain; version=0.0.4; charset=utf-8")
+        case "", nil:
+            response.route = "index"
+            response.text(200, index(), type: "text/plain; charset=utf-8")
+        case renderPrefix:
+            response.route = "render"
+            guard segments.count >= 3 else { throw Self.notFound }
+            response.preset = segments[1]
+            response.key = segments[2...].joined(separator: "/")
+            try await render(
+                preset: segments[1], key: segments[2...].joined(separator: "/"), raw: path.raw[1...],
+                deadline: deadline, into: &response)
+        default:
+            response.route = "origin"
+            guard segments.count >= 2 else { throw Self.notFound }
+            response.preset = segments[0]
+            response.key = segments[1...].joined(separator: "/")
+            try await origin(
+                request, preset: segments[0], key: segments[1...].joined(separator: "/"), raw: path.raw[...],
+                into: &response)
+        }
+    }
+
+    /// Origin: the stored rendition (200/304), or a 307 to the render route that no cache may keep.
+    func origin(
+        _ request: RouteRequest, preset: String, key: String, raw: ArraySlice<Substring>,
+        into response: inout RouteResponse
+    )
+        async throws
+    {
+        let address = try service.address(preset: preset, key: key)
+        let conditional = request.headers["if-none-match"]
+        let miss = "/\(renderPrefix)/" + raw.joined(separator: "/")
+        if request.method == "HEAD" || conditional != nil {
+            guard let metadata = try await service.renditionMetadata(address) else {
+                response.cache = "miss"
+                response.redirect(307, to: miss)
+                return
+            }
+            response.headers = Self.headers(for: metadata, plan: address.plan)
+            if let conditional, Self.matches(conditional, etag: metadata.etag) {
+                response.cache = "not-modified"
+                response.status = 304
+                response.headers.removeAll { $0.name == "Content-Length" }
+                return
+            }
+            if request.method == "HEAD" {
+                response.cache = "hit"
+                response.status = 200
+                return
+            }
+        }
+        guard let object = try await service.rendition(address) else {
+            response.cache = "miss"
+            response.redirect(307, to: miss)
+            return
+        }
+        response.cache = "hit"
+        response.status = 200
+        response.headers = Self.headers(for: object.metadata, plan: address.plan)
+        response.body = object.body
+    }
+
+    /// Render: make and store the rendition, then 301 back to its public URL. Never redirects on failure.
+    func render(
+        preset: String, key: String, raw: ArraySlice<Substring>, deadline: Deadline?, into response: inout RouteResponse
+    )
+        async throws
+    {
+        let address = try service.address(preset: preset, key: key)
+        let result = try await service.render(address, deadline: deadline)
+        response.redirect(301, to: publicBaseURL + "/" + raw.joined(separator: "/"))
+        switch result {
+        case .rendered(_, let timings):
+            response.cache = "rendered"
+            response.headers.append(
+                (
+                    "Server-Timing",
+                    "load;dur=\(Self.ms(timings.load)), process;dur=\(Self.ms(timings.process)), store;dur=\(Self.ms(timings.store))"
+                ))
+        case .existing:
+            response.cache = "existing"
+        }
+    }
+
+    static let notFound = RenditionError(
+        .notFound, "Nothing here: ask for /{preset}/{key}, such as /thumbnail/sample.jpg.")
+
+    func index() -> String {
+        let presets = service.plans.keys.sorted()
+        var text = "Rendition: image renditions on first request.\n\n"
+        text += "GET /{preset}/{key} returns the rendition of the original at {key} (rendered on first request).\n"
+        text += "Presets: \(presets.joined(separator: ", "))\n"
+        if let first = presets.first { text += "Try: /\(first)/sample.jpg\n" }
+        text += "\nAlso: /healthz, /readyz, /metrics\n"
+        return text
+    }
+
+    static func headers(for metadata: ObjectMetadata, plan: PipelinePlan) -> [(name: String, value: String)] {
+        [
+            ("Content-Type", metadata.contentType), ("Cache-Control", metadata.cacheControl ?? plan.cacheControl),
+            ("ETag", metadata.etag), ("Last-Modified", httpDate(metadata.lastModified)),
+            ("Content-Length", String(metadata.size)),
+        ]
+    }
+
+    static func matches(_ header: String, etag: String) -> Bool {
+        header.split(separator: ",").contains { candidate in
+            let trimmed = candidate.trimmingCharacters(in: .whitespaces)
+            return trimmed == "*" || trimmed == etag || trimmed == "W/" + etag
+        }
+    }
+
+    static func ms(_ duration: Duration) -> String {
+        String(
+            format: "%.1f", Double(duration.components.seconds) * 1e3 + Double(duration.components.attoseconds) / 1e15)
+    }
+
+    static func httpDate(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter.string(from: date)
+    }
+}
+
+extension RouteResponse {
+    mutating func redirect(_ status: Int, to location: String) {
+        self.status = status
+        headers = [("Location", location), ("Cache-Control", "no-store"), ("Content-Length", "0")]
+        body = []
+    }
+
+    mutating func text(_ status: Int, _ text: String, type: String) {
+        self.status = status
+        headers = [("Content-Type", type), ("Cache-Control", "no-store")]
+        body = Array(text.utf8)
+    }
+
+    mutating func apply(_ error: RenditionError, head: Bool) {
+        status = RenditionRouter.status(for: error.code)
+        let text = RenditionRouter.errorBody(error)
+        headers = [
+            ("Content-Type", "application/json"), ("Cache-Control", "no-store"),
+            ("Content-Length", String(text.utf8.count)),
+        ]
+        if error.code == .overloaded { headers.append(("Retry-After", "2")) }
+        body = head ? [] : Array(text.utf8)
+        self.error = error
+    }
+}
+
+/// A request path split into percent-decoded segments, refusing what could escape a store.
+struct RequestPath {
+    /// Raw (still encoded) segments, for building redirects that keep the client's spelling.
+    let raw: [Substring]
+    /// Decoded segments.
+    let decoded: [String]
+
+    init(_ path: String) throws(RenditionError) {
+        var segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        if segments.first == "" { segments.removeFirst() }
+        raw = segments
+        var decoded: [String] = []
+        for segment in segments {
+            guard let text = Self.percentDecode(segment) else {
+                throw RenditionError(.invalidKey, "The path has a malformed percent-escape; encode it as %XX.")
+            }
+            if text.contains("/") {
+                throw RenditionError(.invalidKey, "The path has an encoded '/' (%2F) in a segment; use a plain '/'.")
+            }
+            decoded.append(text)
+        }
+        self.decoded = decoded
+    }
+
+    /// `%XX` decoding; `nil` for a malformed escape or bytes that are not UTF-8.
+    static func percentDecode(_ text: Substring) -> String? {
+        guard text.contains("%") else { return String(text) }
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "%") {
+                guard let high = iterator.next(), let low = iterator.next(),
+                    let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
+                else { return nil }
+                bytes.append(value)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+}
+
+/// Any error as a `Sendable` cause.
+struct DescribedError: Error, Sendable, CustomStringConvertible {
+    let description: String
+    init(_ error: any Error) { description = "\(error)" }
+}

@@ -1,0 +1,197 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import RenditionLambda
+import RenditionService
+import TestSupport
+import Testing
+
+/// The built `bootstrap` binary.
+var bootstrapBinary: URL {
+    let sibling = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+        "bootstrap")
+    if FileManager.default.isExecutableFile(atPath: sibling.path) { return sibling }
+    return Repository.root().appendingPathComponent(".build/debug/bootstrap")
+}
+
+/// A folder with originals and the shipped presets, where `bootstrap` runs as in `/var/task`.
+final class TaskRoot: @unchecked Sendable {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("rendition-lambda-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(
+            at: url.appendingPathComponent("data/originals"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: Repository.root().appendingPathComponent("pipelines"), to: url.appendingPathComponent("pipelines"))
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    func original(_ key: String, _ bytes: [UInt8]) throws {
+        let file = url.appendingPathComponent("data/originals/\(key)")
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(bytes).write(to: file)
+    }
+}
+
+/// Runs `bootstrap` against a Runtime API peer on `port`.
+func startBootstrap(port: Int, root: TaskRoot, binary: URL = bootstrapBinary, extra: [String: String] = [:], drain: Bool = true) throws -> (
+    Process, Pipe
+) {
+    let process = Process()
+    process.executableURL = binary
+    var environment = [
+        "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:\(port)", "LAMBDA_TASK_ROOT": root.url.path, "PATH": "/usr/bin:/bin",
+    ]
+    for (key, value) in extra { environment[key] = value }
+    process.environment = environment
+    let err = Pipe()
+    process.standardError = err
+    process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+    try process.run()
+    guard drain else { return (process, err) }
+    // Drain standard error into a log file next to the task root (a full pipe would block the function).
+    let log = root.url.appendingPathComponent("bootstrap-\(process.processIdentifier).log")
+    FileManager.default.createFile(atPath: log.path, contents: nil)
+    let handle = try FileHandle(forWritingTo: log)
+    err.fileHandleForReading.readabilityHandler = { pipe in
+        let data = pipe.availableData
+        if data.isEmpty { pipe.readabilityHandler = nil } else { handle.write(data) }
+    }
+    return (process, err)
+}
+
+func json(_ bytes: [UInt8]) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+}
+
+@Suite(.serialized) struct BootstrapTests {
+    @Test func answersInvocationsLikeTheServer() async throws {
+        let root = try TaskRoot()
+        try root.original("photos/cat.jpg", try Fixtures.jpeg(Fixtures.photo(width: 1600, height: 1200)))
+        try root.original(
+            "broken.jpg", Fixtures.truncated(try Fixtures.jpeg(Fixtures.photo(width: 800, height: 600)), keeping: 0.4))
+        let peer = RuntimePeer()
+        let app = Application(router: peer.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let (process, _) = try startBootstrap(port: client.port!, root: root)
+            defer {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+            defer { Task { await peer.close() } }
+
+            // Success: render, store, 301 back with no-store (payload 2.0).
+            let rendered = await peer.result(await peer.invoke(Events.v2("GET", "/_render/thumbnail/photos/cat.jpg")))
+            guard case .response(let body) = rendered else {
+                Issue.record("expected a response, got \(rendered)"); return
+            }
+            let answer = try json(body)
+            #expect(answer["statusCode"] as? Int == 301)
+            let headers = try #require(answer["headers"] as? [String: String])
+            #expect(headers["Location"] == "/thumbnail/photos/cat.jpg" && headers["Cache-Control"] == "no-store")
+            #expect(
+                FileManager.default.fileExists(
+                    atPath: root.url.appendingPathComponent("data/renditions/thumbnail/photos/cat.jpg").path))
+
+            // The origin route through a function URL: the image, base64.
+            guard
+                case .response(let hitBody) = await peer.result(
+                    await peer.invoke(Events.v2("GET", "/thumbnail/photos/cat.jpg")))
+            else {
+                Issue.record("expected a response"); return
+            }
+            let hit = try json(hitBody)
+            #expect(hit["statusCode"] as? Int == 200 && hit["isBase64Encoded"] as? Bool == true)
+            let image = try Fixtures.decode([UInt8](try #require(Data(base64Encoded: hit["body"] as? String ?? ""))))
+            #expect(image.width == 400)
+
+            // Unknown preset, corrupt original, unknown route: statuses as the server answers them.
+            for (path, status, code) in [
+                ("/_render/nosuch/photos/cat.jpg", 404, "unknown_preset"),
+                ("/_render/thumbnail/broken.jpg", 422, "corrupt_image"),
+                ("/_render/thumbnail/%2e%2e/x.jpg", 400, "invalid_key"), ("/nothing", 404, "not_found"),
+            ] {
+                guard case .response(let errorBody) = await peer.result(await peer.invoke(Events.v2("GET", path)))
+                else {
+                    Issue.record("expected a response for \(path)"); continue
+                }
+                let error = try json(errorBody)
+                #expect(error["statusCode"] as? Int == status, "\(path)")
+                #expect((error["body"] as? String)?.contains("\"code\": \"\(code)\"") == true, "\(path)")
+                #expect((error["headers"] as? [String: String])?["Cache-Control"] == "no-store")
+            }
+
+            // REST API (payload 1.0).
+            guard
+                case .response(let restBody) = await peer.result(
+                    await peer.invoke(Events.v1("GET", "/_render/avatar/photos/cat.jpg")))
+            else {
+                Issue.record("expected a response"); return
+            }
+            let rest = try json(restBody)
+            #expect(rest["statusCode"] as? Int == 301 && rest["multiValueHeaders"] != nil)
+
+            // Malformed events fail their invocation only; the loop goes on.
+            for bad in [Array("not json".utf8), Array("{\"hello\": 1}".utf8), Array("[1, 2]".utf8)] {
+                let result = await peer.result(await peer.invoke(bad))
+                guard case .error(let type, let errorBody) = result else {
+                    Issue.record("expected an invocation error"); continue
+                }
+                #expect(type == "InvalidEvent")
+                #expect(String(decoding: errorBody, as: UTF8.self).contains("Malformed event"))
+            }
+
+            // Many invocations in one process.
+            var ids: [String] = []
+            for index in 0..<30 {
+                ids.append(
+                    await peer.invoke(
+                        Events.v2("GET", index % 2 == 0 ? "/healthz" : "/_render/thumbnail/photos/cat.jpg")))
+            }
+            for id in ids {
+                guard case .response(let answerBody) = await peer.result(id) else {
+                    Issue.record("missing answer"); continue
+                }
+                #expect([200, 301].contains(try json(answerBody)["statusCode"] as? Int ?? 0))
+            }
+            #expect(process.isRunning)
+        }
+    }
+
+    @Test func anInitFailureIsReportedThroughTheInitErrorEndpoint() async throws {
+        let root = try TaskRoot()
+        try "stages:\n  - resize: {width: -5}\n  - encode: {format: webp}\n".write(
+            to: root.url.appendingPathComponent("pipelines/broken.yaml"), atomically: true, encoding: .utf8)
+        let peer = RuntimePeer()
+        let app = Application(router: peer.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let (process, _) = try startBootstrap(port: client.port!, root: root)
+            process.waitUntilExit()
+            #expect(process.terminationStatus != 0)
+            let reported = try #require(await peer.initError)
+            #expect(reported.type == "InitError")
+            #expect(String(decoding: reported.body, as: UTF8.self).contains("broken.yaml:2:21: resize.width"))
+        }
+    }
+
+    @Test func anUnreachableRuntimeAPIExitsWithAClearLine() throws {
+        let root = try TaskRoot()
+        let (process, err) = try startBootstrap(port: freePort(), root: root, drain: false)
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(text.contains("cannot reach the Lambda Runtime API"))
+    }
+
+    @Test func eventShapes() throws {
+        let (v2, shape2) = try HTTPEvent.parse(Events.v2("HEAD", "/a/b%20c.jpg", headers: ["If-None-Match": "\"x\""]))
+        #expect(
+            shape2 == .v2 && v2.method == "HEAD" && v2.path == "/a/b%20c.jpg" && v2.headers["if-none-match"] == "\"x\"")
+        let (v1, shape1) = try HTTPEvent.parse(Events.v1("GET", "/a/b c.jpg"))
+        #expect(shape1 == .v1 && v1.path == "/a/b%20c.jpg")
+        #expect(throws: HTTPEvent.Malformed.self) { try HTTPEvent.parse(Array("{\"version\": \"2.0\"}".utf8)) }
+    }
+}

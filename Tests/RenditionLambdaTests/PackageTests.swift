@@ -1,0 +1,81 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import TestSupport
+import Testing
+
+/// The artifact of `make lambda`.
+let lambdaZip = Repository.root().appendingPathComponent(".build/lambda/rendition-lambda.zip")
+
+/// The zip, unpacked into an empty folder and run against the Runtime API peer: its launcher starts the
+/// binary with the bundled loader and `--library-path` set to the zip's `lib/` only.
+@Suite(.serialized) struct PackageTests {
+    @Test(
+        .enabled(
+            if: FileManager.default.fileExists(atPath: lambdaZip.path)
+                || ProcessInfo.processInfo.environment["CI"] != nil))
+    func thePackagedBootstrapAnswersInvocations() async throws {
+        try #require(FileManager.default.fileExists(atPath: lambdaZip.path), "run `make lambda` first")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "rendition-unzipped-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let unzip = Process()
+        unzip.executableURL = URL(fileURLWithPath: "/usr/bin/unzip")
+        unzip.arguments = ["-q", lambdaZip.path, "-d", folder.path]
+        try unzip.run()
+        unzip.waitUntilExit()
+        #expect(unzip.terminationStatus == 0)
+        #expect(FileManager.default.isExecutableFile(atPath: folder.appendingPathComponent("bootstrap").path))
+
+        // Every library the binary needs resolves inside the package (loader's own view, package lib only).
+        let listing = Process()
+        listing.executableURL = URL(fileURLWithPath: "/bin/sh")
+        listing.arguments = [
+            "-c",
+            "cd \(folder.path) && ls lib/ld-linux* | head -1 | xargs -I{} {} --library-path lib --list bin/rendition-bootstrap",
+        ]
+        let out = Pipe()
+        listing.standardOutput = out
+        try listing.run()
+        let libraries = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        listing.waitUntilExit()
+        let resolved = libraries.split(separator: "\n").compactMap { line -> String? in
+            guard let arrow = line.range(of: "=> ") else { return nil }
+            return String(line[arrow.upperBound...].split(separator: " ").first ?? "")
+        }
+        #expect(!resolved.isEmpty)
+        #expect(resolved.allSatisfy { $0.hasPrefix("lib/") || $0.hasPrefix(folder.path) }, "\(libraries)")
+
+        // The task root is the unpacked folder, as in /var/task; originals in a folder store.
+        let originals = folder.appendingPathComponent("data/originals")
+        try FileManager.default.createDirectory(at: originals, withIntermediateDirectories: true)
+        try Data(try Fixtures.jpeg(Fixtures.photo(width: 1200, height: 900))).write(
+            to: originals.appendingPathComponent("cat.jpg"))
+        let peer = RuntimePeer()
+        let app = Application(router: peer.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let process = Process()
+            process.executableURL = folder.appendingPathComponent("bootstrap")
+            process.environment = [
+                "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:\(client.port!)", "LAMBDA_TASK_ROOT": folder.path,
+                "PATH": "/usr/bin:/bin",
+            ]
+            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            try process.run()
+            defer {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+            defer { Task { await peer.close() } }
+            for path in ["/_render/thumbnail/cat.jpg", "/_render/avatar/cat.jpg", "/healthz"] {
+                guard case .response(let body) = await peer.result(await peer.invoke(Events.v2("GET", path))) else {
+                    Issue.record("no answer for \(path)"); continue
+                }
+                #expect([200, 301].contains(try json(body)["statusCode"] as? Int ?? 0), "\(path)")
+            }
+        }
+        let stored = folder.appendingPathComponent("data/renditions/thumbnail/cat.jpg")
+        #expect(try Fixtures.decode([UInt8](Data(contentsOf: stored))).width == 400)
+    }
+}

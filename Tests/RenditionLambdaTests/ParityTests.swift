@@ -1,0 +1,106 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import RenditionCatalog
+import TestSupport
+import Testing
+
+/// The same preset on the same input gives the same bytes on all three fronts: `rendition run`, the
+/// server's render route, and the function.
+@Suite(.serialized) struct ParityTests {
+    @Test func cliServerAndFunctionStoreIdenticalBytes() async throws {
+        let root = try TaskRoot()
+        let inputs: [(String, [UInt8])] = [
+            (
+                "sideways.jpg",
+                try Fixtures.jpeg(Fixtures.stored(Fixtures.photo(width: 1800, height: 1200), orientation: 6))
+            ),
+            ("alpha.png", try Fixtures.upright(width: 700, height: 500).appendingBand(180).pngData()),
+        ]
+        for (key, bytes) in inputs { try root.original(key, bytes) }
+        let presets = PipelineLibrary.load([root.url.appendingPathComponent("pipelines").path]).plans.keys.sorted()
+        #expect(presets.count >= 4)
+        let tools = bootstrapBinary.deletingLastPathComponent()
+
+        // 1. The CLI.
+        var cli: [String: [UInt8]] = [:]
+        for preset in presets {
+            for (key, _) in inputs {
+                let output = root.url.appendingPathComponent("cli/\(preset)/\(key)")
+                let process = Process()
+                process.executableURL = tools.appendingPathComponent("rendition")
+                process.arguments = ["run", preset, "data/originals/\(key)", "-o", output.path]
+                process.currentDirectoryURL = root.url
+                process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+                try process.run()
+                process.waitUntilExit()
+                #expect(process.terminationStatus == 0)
+                cli["\(preset)/\(key)"] = [UInt8](try Data(contentsOf: output))
+            }
+        }
+
+        // 2. The server.
+        let port = freePort()
+        let server = Process()
+        server.executableURL = tools.appendingPathComponent("rendition")
+        server.arguments = ["serve", "--port", String(port), "--no-sample"]
+        server.currentDirectoryURL = root.url
+        server.environment = ["RENDITION_RENDITIONS_PATH": "server-renditions", "PATH": "/usr/bin:/bin"]
+        server.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        server.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try server.run()
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        for _ in 0..<150 where !isListening(port) { usleep(100_000) }
+        for preset in presets {
+            for (key, _) in inputs {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+                process.arguments = [
+                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/_render/\(preset)/\(key)",
+                ]
+                let out = Pipe()
+                process.standardOutput = out
+                try process.run()
+                let status = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                process.waitUntilExit()
+                #expect(status == "301", "\(preset)/\(key)")
+            }
+        }
+
+        // 3. The function.
+        let peer = RuntimePeer()
+        let app = Application(router: peer.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let (process, _) = try startBootstrap(
+                port: client.port!, root: root, extra: ["RENDITION_RENDITIONS_PATH": "function-renditions"])
+            defer {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+            defer { Task { await peer.close() } }
+            for preset in presets {
+                for (key, _) in inputs {
+                    let result = await peer.result(await peer.invoke(Events.v2("GET", "/_render/\(preset)/\(key)")))
+                    guard case .response(let body) = result else {
+                        Issue.record("no answer for \(preset)/\(key)"); continue
+                    }
+                    #expect(try json(body)["statusCode"] as? Int == 301)
+                }
+            }
+        }
+
+        for preset in presets {
+            for (key, _) in inputs {
+                let name = "\(preset)/\(key)"
+                let served = [UInt8](try Data(contentsOf: root.url.appendingPathComponent("server-renditions/\(name)")))
+                let function = [UInt8](
+                    try Data(contentsOf: root.url.appendingPathComponent("function-renditions/\(name)")))
+                #expect(cli[name] == served, "\(name): CLI and server")
+                #expect(served == function, "\(name): server and function")
+            }
+        }
+    }
+}
