@@ -224,15 +224,17 @@ final class Stack {
         try stack.workspace.write(
             "data/originals/big2.jpg", try Fixtures.jpeg(Fixtures.photo(width: 4000, height: 3000)))
         let slowURL = "\(stack.origin)/_render/original-webp/big2.jpg"
-        let inFlight = Task { try Curl.get(slowURL) }
-        // Wait until the server is rendering it (not just until curl started) before asking it to stop.
-        for _ in 0..<200 {
-            let metrics = String(decoding: try Curl.get("\(stack.origin)/metrics").body, as: UTF8.self)
-            if metrics.contains("rendition_renders_in_flight 1") { break }
-            usleep(20_000)
+        func inFlight(_ count: Int) throws -> Bool {
+            String(decoding: try Curl.get("\(stack.origin)/metrics").body, as: UTF8.self)
+                .contains("rendition_renders_in_flight \(count)")
         }
+        // The previous render's file appears a moment before its admission is released: wait for that first.
+        for _ in 0..<200 where try !inFlight(0) { usleep(20_000) }
+        let request = Task { try Curl.get(slowURL) }
+        // Then wait until the server is rendering this one (not just until curl started) before stopping it.
+        for _ in 0..<300 where try !inFlight(1) { usleep(20_000) }
         kill(stack.server.processIdentifier, SIGTERM)
-        let answered = try await inFlight.value
+        let answered = try await request.value
         #expect(answered.status == 301, "the in-flight render was answered")
         #expect(
             FileManager.default.fileExists(
