@@ -28,11 +28,9 @@ let lambdaZip = Repository.root().appendingPathComponent(".build/lambda/renditio
 
         // Every library the binary needs resolves inside the package (loader's own view, package lib only).
         let listing = Process()
-        listing.executableURL = URL(fileURLWithPath: "/bin/sh")
-        listing.arguments = [
-            "-c",
-            "cd \(folder.path) && ls lib/ld-linux* | head -1 | xargs -I{} {} --library-path lib --list bin/rendition-bootstrap",
-        ]
+        listing.executableURL = folder.appendingPathComponent("lib/ld-linux-x86-64.so.2")
+        listing.arguments = ["--library-path", "lib", "--list", "bin/rendition-bootstrap"]
+        listing.currentDirectoryURL = folder
         let out = Pipe()
         listing.standardOutput = out
         try listing.run()
