@@ -136,7 +136,7 @@ struct S3Harness {
             let start = ContinuousClock.now
             let response = try await client.execute(uri: "/thumbnail/a.jpg", method: .get)
             #expect(response.status == .badGateway)
-            #expect(ContinuousClock.now - start < .seconds(10))
+            #expect(ContinuousClock.now - start < .seconds(30), "refused connections fail without waiting for request timeouts")
         }
     }
 
