@@ -268,3 +268,10 @@ extension TestResponse {
         }
     }
 }
+
+@Suite struct HTTPDateTests {
+    @Test func imfFixdate() {
+        #expect(RenditionRouter.httpDate(Date(timeIntervalSince1970: 1_795_915_452)) == "Sun, 29 Nov 2026 01:24:12 GMT")
+        #expect(RenditionRouter.httpDate(Date(timeIntervalSince1970: 0)) == "Thu, 01 Jan 1970 00:00:00 GMT")
+    }
+}
