@@ -47,10 +47,12 @@ demo: build
 	done
 	$(RENDITION) plan thumbnail --input out/sample.jpg
 
-## test: set up, lint the deploy template, build, run every test (moto S3 and nginx end-to-end included; the tests
-## start and stop those servers themselves), then validate the shipped presets.
+## test: set up, lint the deploy template, build the Lambda package, build, run every test (moto S3, nginx end to
+## end and the unpacked Lambda zip against a Runtime API peer included; the tests start and stop those servers
+## themselves), then validate the shipped presets.
 test: test-setup
 	cfn-lint deploy/template.yaml
+	@$(MAKE) --no-print-directory lambda
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	swift test --skip-build $(SWIFT_BUILD_FLAGS)
 	$(RENDITION) validate pipelines
@@ -61,7 +63,7 @@ lambda: setup
 	swift build -c release --product bootstrap --static-swift-stdlib $(SWIFT_BUILD_FLAGS)
 	deploy/package-lambda.sh "$$(swift build -c release --show-bin-path)/bootstrap" .build/lambda
 
-## lambda-test: build the package, then unpack it and run it against the Runtime API peer.
+## lambda-test: build the package, then unpack it and run it against the Runtime API peer (also part of `make test`).
 lambda-test: lambda test-setup
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	swift test --skip-build --filter PackageTests $(SWIFT_BUILD_FLAGS)

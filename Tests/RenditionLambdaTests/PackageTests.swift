@@ -10,8 +10,12 @@ let lambdaZip = Repository.root().appendingPathComponent(".build/lambda/renditio
 /// The zip, unpacked into an empty folder and run against the Runtime API peer: its launcher starts the
 /// binary with the bundled loader and `--library-path` set to the zip's `lib/` only.
 @Suite(.serialized) struct PackageTests {
-    /// Runs when `.build/lambda/rendition-lambda.zip` exists: `make lambda-test` builds it first.
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: lambdaZip.path)))
+    /// Runs when `.build/lambda/rendition-lambda.zip` exists (`make test` and `make lambda-test` build it first),
+    /// and always in CI, where a missing zip is a failure rather than a skipped test.
+    @Test(
+        .enabled(
+            if: FileManager.default.fileExists(atPath: lambdaZip.path)
+                || ProcessInfo.processInfo.environment["CI"] == "true"))
     func thePackagedBootstrapAnswersInvocations() async throws {
         try #require(FileManager.default.fileExists(atPath: lambdaZip.path), "run `make lambda` first")
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
