@@ -108,6 +108,19 @@ static inline int rv_generic_open_buffer(const void *data, size_t length) {
     return 0;
 }
 
+/// Whether the operation `nickname` (such as `"svgload_buffer"`) is blocked: 1 blocked, 0 callable, -1 not
+/// in this libvips build (a module that is not installed).
+static inline int rv_operation_blocked(const char *nickname) {
+    if (!vips_type_find("VipsOperation", nickname))
+        return -1;
+    VipsOperation *operation = vips_operation_new(nickname);
+    if (!operation)
+        return -1;
+    int blocked = (vips_operation_get_flags(operation) & VIPS_OPERATION_BLOCKED) != 0;
+    g_object_unref(operation);
+    return blocked;
+}
+
 /// Evaluation deadline: the eval signal fires as libvips computes tiles; past the deadline it sets the
 /// kill flag and the computation fails with "killed". The deadline lives in a heap cell freed with the
 /// signal handler.
@@ -259,8 +272,10 @@ static inline int rv_webpsave_buffer(VipsImage *in, void **buffer, size_t *lengt
     return vips_webpsave_buffer(in, buffer, length, "Q", quality, "lossless", lossless, "effort", effort,
                                 "smart_subsample", smart_subsample, "strip", strip, NULL);
 }
-static inline int rv_pngsave_buffer(VipsImage *in, void **buffer, size_t *length, gboolean strip) {
-    return vips_pngsave_buffer(in, buffer, length, "strip", strip, NULL);
+static inline int rv_pngsave_buffer(VipsImage *in, void **buffer, size_t *length, gboolean strip,
+                                    gboolean interlace, int bitdepth) {
+    return vips_pngsave_buffer(in, buffer, length, "strip", strip, "interlace", interlace, "bitdepth", bitdepth,
+                               NULL);
 }
 static inline int rv_tiffsave_buffer(VipsImage *in, void **buffer, size_t *length) {
     return vips_tiffsave_buffer(in, buffer, length, NULL);

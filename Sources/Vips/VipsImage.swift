@@ -11,11 +11,13 @@ public final class VipsInput {
     /// The size of the input in bytes.
     public let count: Int
 
-    /// Wraps `bytes` already sniffed as `format`.
+    /// Wraps `bytes` already sniffed as `format`. PNG text chunks are dropped here, before any decoder
+    /// runs (see ``PNGChunks``); `count` stays the size of the original bytes.
     public init(bytes: [UInt8], format: InputFormat) {
         self.format = format
         self.count = bytes.count
-        self.blob = bytes.withUnsafeBytes { raw in
+        let input = format == .png ? PNGChunks.removingText(from: bytes) : bytes
+        self.blob = input.withUnsafeBytes { raw in
             rv_blob_new_copy(raw.baseAddress, raw.count)
         }
     }
@@ -466,9 +468,12 @@ public final class VipsImage {
         return strip ? WebPChunks.removing([WebPChunks.exif, WebPChunks.xmp, WebPChunks.icc], from: bytes) : bytes
     }
 
-    /// Encoded as PNG.
-    public func pngData(strip: Bool = true) throws(VipsError) -> [UInt8] {
-        try save("pngsave_buffer") { rv_pngsave_buffer(pointer, $0, $1, strip ? 1 : 0) }
+    /// Encoded as PNG; `interlace` writes Adam7, `bitDepth` 0 keeps the image's own depth (8 or 16).
+    public func pngData(strip: Bool = true, interlace: Bool = false, bitDepth: Int = 0) throws(VipsError) -> [UInt8] {
+        let depth = bitDepth > 0 ? bitDepth : (isEightBit ? 8 : 16)
+        return try save("pngsave_buffer") {
+            rv_pngsave_buffer(pointer, $0, $1, strip ? 1 : 0, interlace ? 1 : 0, Int32(depth))
+        }
     }
 
     /// Encoded as TIFF.

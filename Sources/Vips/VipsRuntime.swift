@@ -38,6 +38,16 @@ public enum VipsRuntime {
         }
     }
 
+    /// Whether the libvips operation `nickname` (such as `"pdfload_buffer"`) is blocked, or `nil` when this
+    /// libvips build does not have it (its module is not installed).
+    public static func isBlocked(_ nickname: String) -> Bool? {
+        switch rv_operation_blocked(nickname) {
+        case 1: true
+        case 0: false
+        default: nil
+        }
+    }
+
     /// A monotonic clock in microseconds, the one libvips uses for deadlines.
     public static var monotonicMicroseconds: Int64 { Int64(g_get_monotonic_time()) }
 }

@@ -57,6 +57,65 @@ import Vips
         #expect(VipsRuntime.genericOpenError(for: jpeg) == nil)
     }
 
+    /// The delegates an image service must never reach with untrusted bytes: ImageMagick, Ghostscript and
+    /// poppler (PDF/PostScript), librsvg, OpenSlide, matio, cfitsio, and libvips' own raw formats.
+    @Test func delegateLoadersAreBlockedByName() throws {
+        let delegates = [
+            "magickload", "pdfload", "svgload", "openslideload", "matload", "fitsload", "niftiload",
+            "jxlload", "openexrload", "matrixload", "csvload", "ppmload", "radload", "analyzeload", "rawload",
+            "vipsload",
+        ]
+        var present: [String] = []
+        for base in delegates {
+            for nickname in [base, base + "_buffer", base + "_source"] {
+                guard let blocked = VipsRuntime.isBlocked(nickname) else { continue }
+                present.append(nickname)
+                #expect(blocked, "\(nickname) is callable")
+            }
+        }
+        // Debian's libvips links librsvg and ships the poppler and ImageMagick modules: they exist, blocked.
+        #expect(present.contains("svgload_buffer") && present.contains("pdfload_buffer"), "\(present)")
+        for allowed in ["jpegload_source", "pngload_source", "webpload_source", "gifload_source", "tiffload_source"] {
+            #expect(VipsRuntime.isBlocked(allowed) == false, "\(allowed)")
+        }
+    }
+
+    @Test func pngTextChunksAreDroppedBeforeDecoding() throws {
+        let plain = try VipsImage.solid(width: 16, height: 16, color: [90]).pngData()
+        #expect(PNGChunks.removingText(from: plain) == plain)
+        let idat = PNGFile.chunk("IDAT", Deflate.repeating(0, count: 17 * 16))
+        let chunks = [
+            PNGFile.chunk("tEXt", Array("Comment\0hello".utf8)),
+            PNGFile.chunk("zTXt", Array("Comment\0\0".utf8) + Deflate.repeating(0x41, count: 1 << 20)),
+            PNGFile.chunk("iTXt", Array("XML:com.adobe.xmp\0\0\0\0\0<x/>".utf8)),
+        ]
+        let header = PNGFile.signature + PNGFile.header(width: 16, height: 16, bitDepth: 8, colorType: 0)
+        let iend = PNGFile.chunk("IEND", [])
+        let stripped = PNGChunks.removingText(from: header + chunks.joined() + idat + iend)
+        #expect(stripped == header + idat + iend)
+        // A chunk length past the end stops the surgery; the rest is left for libpng to refuse.
+        let lying = header + chunks[0] + PNGFile.lyingChunk("IDAT", length: 1 << 30, payload: [1, 2, 3])
+        #expect(
+            PNGChunks.removingText(from: lying) == header
+                + PNGFile.lyingChunk("IDAT", length: 1 << 30, payload: [1, 2, 3]))
+        #expect(PNGChunks.removingText(from: Array("not a png".utf8)) == Array("not a png".utf8))
+    }
+
+    /// The corpus's hand-made zlib streams and PNG files are valid: libpng decodes them.
+    @Test func handMadeDeflateStreamsDecode() throws {
+        let bitmap = PNGFile.blackBitmap(width: 300, height: 200)
+        let image = try VipsImage.load(VipsInput(bytes: bitmap, format: .png), access: .random)
+        #expect(image.width == 300 && image.height == 200)
+        #expect(try image.average() == 0)
+        let grey =
+            PNGFile.signature + PNGFile.header(width: 16, height: 16, bitDepth: 8, colorType: 0)
+            + PNGFile.chunk("IDAT", Deflate.repeating(0x80, count: 17 * 16)) + PNGFile.chunk("IEND", [])
+        // Filter byte 0x80 is invalid, so a stream of 0x80 is corrupt: proof the decoder reads our bytes.
+        #expect(throws: VipsError.self) {
+            try VipsImage.load(VipsInput(bytes: grey, format: .png), access: .random).average()
+        }
+    }
+
     @Test func headerIsReadWithoutDecoding() throws {
         let bytes = try Fixtures.jpeg(Fixtures.upright(width: 640, height: 480))
         let image = try VipsImage.load(VipsInput(bytes: bytes, format: .jpeg))
