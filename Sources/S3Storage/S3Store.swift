@@ -35,6 +35,11 @@ public struct S3Location: Sendable, Hashable {
 
     var baseEndpoint: String { endpoint ?? "https://s3.\(region).amazonaws.com" }
 
+    /// The object path of `key` in the bucket: the key under the prefix.
+    public func objectPath(_ key: ObjectKey) -> String {
+        prefix.isEmpty ? key.rawValue : "\(prefix)/\(key.rawValue)"
+    }
+
     /// The URL of `objectPath` (an already-prefixed key, or empty for the bucket), its host, and its path
     /// as signed: every key segment percent-encoded once (RFC 3986 unreserved kept), `/` kept.
     public func url(for objectPath: String) -> (url: String, host: String, path: String) {
@@ -106,9 +111,7 @@ public final class S3Store: ObjectStore {
         "s3://\(location.bucket)\(location.prefix.isEmpty ? "" : "/" + location.prefix) (\(location.baseEndpoint))"
     }
 
-    func objectPath(_ key: ObjectKey) -> String {
-        location.prefix.isEmpty ? key.rawValue : "\(location.prefix)/\(key.rawValue)"
-    }
+    func objectPath(_ key: ObjectKey) -> String { location.objectPath(key) }
 
     // MARK: ObjectStore
 

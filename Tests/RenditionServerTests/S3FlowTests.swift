@@ -111,6 +111,68 @@ struct S3Harness {
         #expect(seen.contains("\"riff\": \"RIFF\""))
     }
 
+    /// Storage that fails a third of its requests at random (500, SlowDown, closed connections, bodies cut
+    /// in half, PUTs stored whose answer is lost, stalls past the request timeout): every answer is a 301
+    /// or a storage status, never anything else, and every object in the rendition bucket, read back
+    /// with an independent client, is a whole image. Retrying the failures eventually renders them all.
+    @Test func chaoticStorageNeverLeavesAPartialRendition() async throws {
+        let port = freePort()
+        let chaos = try HelperProcess(
+            [
+                "python3", Repository.root().appendingPathComponent("Tests/S3StorageTests/fault_proxy.py").path,
+                String(port), try Moto.endpoint, "chaos", "0.33",
+            ],
+            port: port
+        ) { isListening(port) }
+        let harness = try S3Harness(endpoint: "http://127.0.0.1:\(chaos.port)", storageTimeout: .seconds(1))
+        let photo = try Fixtures.jpeg(Fixtures.photo(width: 1200, height: 900))
+        let count = 10
+        for index in 0..<count { try harness.upload("chaos/\(index).jpg", photo) }
+        try await harness.test { client in
+            var failed = Set(0..<count)
+            var statuses: [HTTPResponse.Status] = []
+            for _ in 0..<12 where !failed.isEmpty {
+                for index in failed.sorted() {
+                    let response = try await client.execute(uri: "/_render/thumbnail/chaos/\(index).jpg", method: .get)
+                    statuses.append(response.status)
+                    #expect(
+                        [.movedPermanently, .badGateway, .gatewayTimeout].contains(response.status),
+                        "\(response.status): \(String(buffer: response.body))")
+                    #expect(response.headers[.cacheControl] == "no-store")
+                    if response.status == .movedPermanently { failed.remove(index) }
+                }
+            }
+            #expect(failed.isEmpty, "still failing after 12 rounds: \(failed.sorted())")
+            print(
+                "chaos: \(statuses.count) render requests, \(statuses.filter { $0 != .movedPermanently }.count) storage errors"
+            )
+        }
+        // Read every stored object back, past the proxy, with boto3: each decodes to the whole thumbnail.
+        let listing = try Moto.boto3(
+            """
+            out = []
+            for item in s3.list_objects_v2(Bucket="\(harness.renditionBucket)").get("Contents", []):
+                got = s3.get_object(Bucket="\(harness.renditionBucket)", Key=item["Key"])
+                body = got["Body"].read()
+                out.append({"key": item["Key"], "type": got["ContentType"], "size": item["Size"], "hex": body.hex()})
+            print(json.dumps(out))
+            """)
+        let objects = try JSONSerialization.jsonObject(with: Data(listing.utf8)) as? [[String: Any]] ?? []
+        #expect(objects.count == count)
+        for object in objects {
+            let key = object["key"] as? String ?? ""
+            #expect(object["type"] as? String == "image/webp", "\(key)")
+            let hex = Array((object["hex"] as? String ?? "").utf8)
+            let bytes = stride(from: 0, to: hex.count - 1, by: 2).map {
+                UInt8(String(decoding: hex[$0...$0 + 1], as: UTF8.self), radix: 16)!
+            }
+            #expect(bytes.count == object["size"] as? Int, "\(key)")
+            let image = try Fixtures.decode(bytes)
+            #expect(image.width == 400 && image.height == 300, "\(key)")
+            #expect(try image.average() > 0, "\(key) decodes in full")
+        }
+    }
+
     @Test func storageDeniedIsA502() async throws {
         let port = freePort()
         let deny = try HelperProcess(
@@ -136,7 +198,9 @@ struct S3Harness {
             let start = ContinuousClock.now
             let response = try await client.execute(uri: "/thumbnail/a.jpg", method: .get)
             #expect(response.status == .badGateway)
-            #expect(ContinuousClock.now - start < .seconds(30), "refused connections fail without waiting for request timeouts")
+            #expect(
+                ContinuousClock.now - start < .seconds(30),
+                "refused connections fail without waiting for request timeouts")
         }
     }
 

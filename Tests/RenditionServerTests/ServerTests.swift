@@ -199,6 +199,39 @@ extension TestResponse {
         #expect(harness.metric("rendition_renders_total 1"))
     }
 
+    /// A stampede: 200 clients at once over 20 renditions nobody has rendered yet. Single flight folds the
+    /// ten requests for each rendition into one render; every client gets its redirect.
+    @Test func twoHundredClientsOverTwentyMissesRenderTwentyTimes() async throws {
+        let harness = try await Harness()
+        let photo = try Fixtures.jpeg(Fixtures.photo(width: 1200, height: 900))
+        for index in 0..<20 {
+            try await harness.source.put(
+                try ObjectKey("stampede/\(index).jpg"), photo, options: PutOptions(contentType: "image/jpeg"))
+        }
+        try await harness.test { client in
+            let answers = try await withThrowingTaskGroup(of: (Int, HTTPResponse.Status, String?).self) { group in
+                for request in 0..<200 {
+                    group.addTask {
+                        let key = "stampede/\(request % 20).jpg"
+                        let response = try await client.execute(uri: "/_render/thumbnail/\(key)", method: .get)
+                        return (request % 20, response.status, response.header("Location"))
+                    }
+                }
+                return try await group.reduce(into: [(Int, HTTPResponse.Status, String?)]()) { $0.append($1) }
+            }
+            #expect(answers.count == 200)
+            for (index, status, location) in answers {
+                #expect(status == .movedPermanently && location == "/thumbnail/stampede/\(index).jpg")
+            }
+            for index in 0..<20 {
+                let hit = try await client.execute(uri: "/thumbnail/stampede/\(index).jpg", method: .get)
+                #expect(hit.status == .ok && hit.header("Content-Type") == "image/webp")
+            }
+        }
+        #expect(harness.renditions.putCount == 20)
+        #expect(harness.metric("rendition_renders_total 20"))
+    }
+
     @Test func aFullQueueAnswers503WithRetryAfter() async throws {
         let harness = try await Harness {
             $0.workers = 1
