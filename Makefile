@@ -3,14 +3,16 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 
 APT_PACKAGES := libvips-dev libwebp-dev libexif-dev pkg-config
-# What the tests use on top: nginx as the CDN in the end-to-end test, curl as its client.
-TEST_APT_PACKAGES := nginx curl zip unzip
-# moto's S3 server and boto3 (an independent S3 client), botocore (an independent SigV4 signer), cfn-lint.
-TEST_PIP_PACKAGES := moto[server] boto3 botocore cfn-lint
+# What the tests use on top: nginx as the CDN in the end-to-end test, curl as its client, Chromium (headless) to
+# load the preset studio's pages, git for `rendition preview --base <ref>`.
+TEST_APT_PACKAGES := nginx curl zip unzip chromium git
+# moto's S3 server and boto3 (an independent S3 client), botocore (an independent SigV4 signer), cfn-lint,
+# websockets (the browser test drives Chromium over the DevTools protocol).
+TEST_PIP_PACKAGES := moto[server] boto3 botocore cfn-lint websockets
 SWIFT_BUILD_FLAGS ?=
 RENDITION := .build/debug/rendition
 
-.PHONY: setup test-setup apt build run demo test lambda lambda-test schema format clean
+.PHONY: setup test-setup apt build run demo preview test lambda lambda-test schema format clean
 
 ## setup: install the system libraries Rendition links (Debian/Ubuntu; needs root or sudo).
 setup:
@@ -47,6 +49,11 @@ demo: build
 	done
 	$(RENDITION) plan thumbnail --input out/sample.jpg
 
+## preview: the preset studio's static report of every preset on the generated sample photo, in report/.
+preview: build
+	$(RENDITION) sample out/originals/sample.jpg
+	$(RENDITION) preview --originals out/originals --out report
+
 ## test: set up, lint the deploy template, build the Lambda package, build, run every test (moto S3, nginx end to
 ## end and the unpacked Lambda zip against a Runtime API peer included; the tests start and stop those servers
 ## themselves), then validate the shipped presets.
@@ -77,4 +84,4 @@ format:
 	swift format --in-place --recursive Sources Plugins Tests Package.swift
 
 clean:
-	rm -rf .build out data
+	rm -rf .build out data report

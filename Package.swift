@@ -77,6 +77,15 @@ let package = Package(
             ] + stageNames.map { .target(name: $0) },
             swiftSettings: swiftSettings
         ),
+        // The preset studio's report model and pages, shared by `rendition preview` and the server's page.
+        .target(
+            name: "RenditionPreview",
+            dependencies: [
+                "RenditionCore", "Vips",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "ObjectStorage",
             dependencies: [
@@ -98,7 +107,7 @@ let package = Package(
         .target(
             name: "RenditionService",
             dependencies: [
-                "RenditionCore", "RenditionCatalog", "ObjectStorage", "S3Storage",
+                "RenditionCore", "RenditionCatalog", "RenditionPreview", "ObjectStorage", "S3Storage",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -142,6 +151,7 @@ let package = Package(
                 "RenditionService",
                 "RenditionCatalog",
                 "RenditionCore",
+                "RenditionPreview",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -163,6 +173,11 @@ let package = Package(
         .testTarget(
             name: "RenditionCatalogTests",
             dependencies: ["RenditionCatalog", "RenditionCore", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RenditionPreviewTests",
+            dependencies: ["RenditionPreview", "RenditionCatalog", "RenditionCore", "Vips", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -148,9 +148,11 @@ public struct Resize: TransformStage {
     public func apply(to image: VipsImage, context: StageContext) throws -> VipsImage {
         let layout = layout(width: image.width, height: image.height)
         if layout.clamped {
-            context.note(
-                "enlarge: false kept \(Int(Double(image.width) / context.resolutionScale))×\(Int(Double(image.height) / context.resolutionScale)) below the requested size"
-            )
+            context.warn(
+                RenderWarning(
+                    .enlargeClamped,
+                    "enlarge: false kept \(Int(Double(image.width) / context.resolutionScale))×\(Int(Double(image.height) / context.resolutionScale)) below the requested size"
+                ))
         }
         var result = image
         if layout.resized.width != image.width || layout.resized.height != image.height {

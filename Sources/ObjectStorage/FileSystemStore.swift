@@ -112,6 +112,37 @@ public struct FileSystemStore: ObjectStore {
         }
     }
 
+    /// Regular files under the root, the store's own folder and hidden files (`.DS_Store`) left out.
+    /// Symbolic links are not followed, so a listing never leaves the root. Walks the whole tree to sort
+    /// it: meant for browsing a folder of samples, not millions of objects.
+    public func list(prefix: String, limit: Int) async throws(StorageError) -> [ObjectKey] {
+        try await blocking { () throws(StorageError) in
+            guard
+                let walker = FileManager.default.enumerator(
+                    at: root, includingPropertiesForKeys: [.isRegularFileKey, .isSymbolicLinkKey],
+                    options: [.skipsHiddenFiles])
+            else {
+                throw StorageError(.unavailable, "Cannot list the store folder \(root.path).")
+            }
+            let rootPath = root.path.hasSuffix("/") ? root.path : root.path + "/"
+            var keys: [ObjectKey] = []
+            for case let url as URL in walker {
+                let values = try? url.resourceValues(forKeys: [.isRegularFileKey, .isSymbolicLinkKey])
+                if values?.isSymbolicLink == true {
+                    walker.skipDescendants()
+                    continue
+                }
+                guard values?.isRegularFile == true else { continue }
+                let path = url.standardizedFileURL.path
+                guard path.hasPrefix(rootPath) else { continue }
+                let relative = String(path.dropFirst(rootPath.count))
+                guard relative.hasPrefix(prefix), let key = try? ObjectKey(relative) else { continue }
+                keys.append(key)
+            }
+            return [ObjectKey].listing(keys, prefix: prefix, limit: limit)
+        }
+    }
+
     // MARK: Paths
 
     /// The file for `key`, after checking that it stays inside the root even through symbolic links.

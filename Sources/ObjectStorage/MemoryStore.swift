@@ -44,4 +44,8 @@ public final class MemoryStore: ObjectStore {
     }
 
     public func checkReachable() async throws(StorageError) {}
+
+    public func list(prefix: String, limit: Int) async throws(StorageError) -> [ObjectKey] {
+        [ObjectKey].listing(objects.withLock { Array($0.keys) }, prefix: prefix, limit: limit)
+    }
 }

@@ -108,6 +108,27 @@ public protocol ObjectStore: Sendable, CustomStringConvertible {
     func put(_ key: ObjectKey, _ body: [UInt8], options: PutOptions) async throws(StorageError) -> ObjectMetadata
     /// Throws when the store cannot be used (for readiness checks).
     func checkReachable() async throws(StorageError)
+    /// The first `limit` keys that start with `prefix`, in ascending byte order of their UTF-8 spelling
+    /// (S3's order). For browsing (the preset studio), not for the render flow. Stores that cannot list
+    /// throw ``StorageError/Code/unsupported``.
+    func list(prefix: String, limit: Int) async throws(StorageError) -> [ObjectKey]
+}
+
+extension ObjectStore {
+    /// Stores without a listing answer that they cannot list, so a caller can say so instead of failing.
+    public func list(prefix: String, limit: Int) async throws(StorageError) -> [ObjectKey] {
+        throw StorageError(.unsupported, "The store \(self) cannot list its objects.")
+    }
+}
+
+extension [ObjectKey] {
+    /// The first `limit` keys starting with `prefix`, in ascending UTF-8 byte order (as S3 lists them).
+    public static func listing(_ keys: some Sequence<ObjectKey>, prefix: String, limit: Int) -> [ObjectKey] {
+        Array(
+            keys.filter { $0.rawValue.hasPrefix(prefix) }
+                .sorted { $0.rawValue.utf8.lexicographicallyPrecedes($1.rawValue.utf8) }
+                .prefix(Swift.max(0, limit)))
+    }
 }
 
 /// A storage failure, with a code, a public message and the cause.
@@ -129,6 +150,8 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
         public static let unavailable = Code("unavailable")
         /// The store did not answer in time.
         public static let timeout = Code("timeout")
+        /// The store cannot do this operation (such as listing).
+        public static let unsupported = Code("unsupported")
     }
 
     public var code: Code

@@ -8,8 +8,11 @@ struct Rendition: AsyncParsableCommand {
         abstract: "Image renditions from declarative pipeline files.",
         discussion: """
             Presets live in pipelines/<name>.yaml. Check them with `rendition validate`, see what one does \
-            with `rendition plan NAME --input photo.jpg`, and render files with `rendition run NAME photo.jpg`.
+            with `rendition plan NAME --input photo.jpg`, render files with `rendition run NAME photo.jpg`, and see every preset on sample images with \
+            `rendition preview`.
             """,
-        subcommands: [Serve.self, Validate.self, Plan.self, Run.self, Stages.self, Schema.self, Sample.self]
+        subcommands: [
+            Serve.self, Validate.self, Plan.self, Run.self, Preview.self, Stages.self, Schema.self, Sample.self,
+        ]
     )
 }

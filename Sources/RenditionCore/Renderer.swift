@@ -46,6 +46,8 @@ public struct RenderReport: Sendable, Codable {
     public let encodeMilliseconds: Double
     public let totalMilliseconds: Double
     public let notes: [String]
+    /// The notes that flag a rendition that differs from what the preset asks (a subset of ``notes``).
+    public let warnings: [RenderWarning]
 }
 
 /// Runs plans on inputs, each render as one job on a dedicated thread pool (never on Swift's
@@ -198,7 +200,7 @@ struct RenderJob {
         let report = RenderReport(
             input: info, shrinkOnLoad: shrink, loadedWidth: loaded.width, loadedHeight: loaded.height, steps: steps,
             loadMilliseconds: loadMilliseconds, encodeMilliseconds: (end - encodeStart).milliseconds,
-            totalMilliseconds: (end - start).milliseconds, notes: context.notes)
+            totalMilliseconds: (end - start).milliseconds, notes: context.notes, warnings: context.warnings)
         return RenderResult(
             bytes: bytes, mediaType: plan.output.mediaType, fileExtension: plan.output.fileExtension,
             width: image.width, height: image.height, report: report)

@@ -109,6 +109,34 @@ public final class StageContext {
 
     /// Records a note for reports.
     public func note(_ text: String) { notes.append(text) }
+
+    /// Warnings recorded so far (each is also a note).
+    public private(set) var warnings: [RenderWarning] = []
+
+    /// Records something that made the rendition differ from what the preset asks, such as a clamp.
+    public func warn(_ warning: RenderWarning) {
+        warnings.append(warning)
+        notes.append(warning.message)
+    }
+}
+
+/// A render that succeeded but did not give exactly what the preset asks, so reports can flag it.
+public struct RenderWarning: Sendable, Hashable, Codable {
+    public struct Kind: RawRepresentable, Sendable, Hashable, Codable {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+
+        /// `enlarge: false` kept the output smaller than the requested size.
+        public static let enlargeClamped = Kind(rawValue: "enlarge_clamped")
+    }
+
+    public let kind: Kind
+    public let message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
 }
 
 /// A point in time by which a render must finish, on the monotonic clock.

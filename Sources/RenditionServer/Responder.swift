@@ -23,7 +23,7 @@ public struct RenditionResponder: HTTPResponder {
     ) {
         self.router = RenditionRouter(
             service: service, renderPrefix: configuration.renderPrefix, publicBaseURL: configuration.publicBaseURL,
-            metricsText: { registry.emitToString() })
+            studio: configuration.studio, metricsText: { registry.emitToString() })
         self.factory = PrometheusMetricsFactory(registry: registry)
         self.logger = logger
     }

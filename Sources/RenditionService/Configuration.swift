@@ -46,7 +46,10 @@ public struct RenditionConfiguration: Sendable {
     /// The service-wide pixel ceiling; presets can only lower it.
     public var maxInputPixels = 50_000_000
     public var service = ServiceSettings()
-    /// Serve the preset studio page (off in production configuration, on in the embedded default).
+    /// Serve the preset studio page at `/studio`. On in the embedded default (no configuration file and no
+    /// `RENDITION_*` setting, so a newcomer sees the flow in a browser); ``load(file:environment:)`` turns it
+    /// off as soon as the service is configured, unless `server.studio` / `RENDITION_STUDIO` says otherwise:
+    /// a configured service is a production one, and the page lists originals.
     public var studio = true
 
     public init() {}
@@ -239,6 +242,9 @@ public struct RenditionConfiguration: Sendable {
         var problems: [String] = []
         let path = file ?? environment["RENDITION_CONFIG"] ?? "rendition.yaml"
         let explicit = file != nil || environment["RENDITION_CONFIG"] != nil
+        let configured =
+            FileManager.default.fileExists(atPath: path) || settings.contains { environment[$0.environment] != nil }
+        if configured { configuration.studio = false }
         if FileManager.default.fileExists(atPath: path) {
             problems += configuration.read(file: path)
         } else if explicit {

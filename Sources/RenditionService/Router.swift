@@ -1,6 +1,7 @@
 public import Foundation
 import ObjectStorage
 public import RenditionCore
+import RenditionPreview
 
 /// An HTTP request as every front (server, function) sees it.
 public struct RouteRequest: Sendable {
@@ -48,15 +49,22 @@ public struct RenditionRouter: Sendable {
     public let service: RenditionService
     public let renderPrefix: String
     public let publicBaseURL: String
+    /// Whether `GET /studio` serves the preset studio page (otherwise it is a 404 like any unknown path).
+    public let studio: Bool
     let metricsText: @Sendable () -> String
+
+    /// The studio shows at most this many originals, the first by key, so the page stays quick to list
+    /// and render.
+    public static let studioOriginalLimit = 50
 
     public init(
         service: RenditionService, renderPrefix: String = "_render", publicBaseURL: String = "",
-        metricsText: @escaping @Sendable () -> String = { "" }
+        studio: Bool = false, metricsText: @escaping @Sendable () -> String = { "" }
     ) {
         self.service = service
         self.renderPrefix = renderPrefix
         self.publicBaseURL = publicBaseURL
+        self.studio = studio
         self.metricsText = metricsText
     }
 
@@ -125,6 +133,9 @@ public struct RenditionRouter: Sendable {
         case "metrics" where segments.count == 1:
             response.route = "metrics"
             response.text(200, metricsText(), type: "text/plain; version=0.0.4; charset=utf-8")
+        case "studio" where segments.count == 1 && studio:
+            response.route = "studio"
+            try await studioPage(into: &response)
         case "", nil:
             response.route = "index"
             response.text(200, index(), type: "text/plain; charset=utf-8")
@@ -209,6 +220,37 @@ public struct RenditionRouter: Sendable {
         }
     }
 
+    /// The studio: every preset on the first originals of the source store, as images at their public
+    /// URLs, so the browser walks the miss-redirect flow. Never cached: the store changes under it.
+    func studioPage(into response: inout RouteResponse) async throws {
+        let listing: StudioPage.Listing
+        do {
+            let keys = try await service.source.list(prefix: "", limit: Self.studioOriginalLimit + 1)
+            listing = .keys(
+                keys.prefix(Self.studioOriginalLimit).map(\.rawValue), truncated: keys.count > Self.studioOriginalLimit)
+        } catch let error where error.code == .unsupported {
+            listing = .unavailable(
+                "This originals store cannot list its objects, so the studio cannot show them; ask for "
+                    + "/{preset}/{key} directly, or preview presets with `rendition preview`.")
+        } catch {
+            throw RenditionError.storage(error, while: "listing originals for the studio")
+        }
+        let presets = service.plans.values.sorted { $0.name < $1.name }.map {
+            StudioPage.Preset(name: $0.name, summary: $0.summary, format: $0.output.fileExtension)
+        }
+        let html = StudioPage.html(
+            presets: presets, listing: listing, publicBaseURL: publicBaseURL, store: "\(service.source)")
+        response.text(200, html, type: "text/html; charset=utf-8")
+        // The page has no script; images may come from the public base (a CDN) as well as this host, and
+        // the empty `data:` icon keeps the browser from asking for /favicon.ico.
+        response.headers.append(
+            (
+                "Content-Security-Policy",
+                "default-src 'none'; img-src 'self' data:\(publicBaseURL.isEmpty ? "" : " " + publicBaseURL); "
+                    + "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+            ))
+    }
+
     static let notFound = RenditionError(
         .notFound, "Nothing here: ask for /{preset}/{key}, such as /thumbnail/sample.jpg.")
 
@@ -218,7 +260,8 @@ public struct RenditionRouter: Sendable {
         text += "GET /{preset}/{key} returns the rendition of the original at {key} (rendered on first request).\n"
         text += "Presets: \(presets.joined(separator: ", "))\n"
         if let first = presets.first { text += "Try: /\(first)/sample.jpg\n" }
-        text += "\nAlso: /healthz, /readyz, /metrics\n"
+        text +=
+            "\nAlso: /healthz, /readyz, /metrics\(studio ? ", /studio (every preset on the originals, in a browser)" : "")\n"
         return text
     }
 

@@ -1,0 +1,113 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import ObjectStorage
+import Prometheus
+import RenditionCatalog
+import RenditionCore
+import RenditionServer
+import RenditionService
+import TestSupport
+import Testing
+
+/// A store that forwards to a memory store but cannot list, like a store without a list operation.
+struct UnlistableStore: ObjectStore {
+    let inner = MemoryStore()
+    var description: String { "unlistable" }
+    func get(_ key: ObjectKey, maxBytes: Int) async throws(StorageError) -> StoredObject? {
+        try await inner.get(key, maxBytes: maxBytes)
+    }
+    func head(_ key: ObjectKey) async throws(StorageError) -> ObjectMetadata? { try await inner.head(key) }
+    func put(_ key: ObjectKey, _ body: [UInt8], options: PutOptions) async throws(StorageError) -> ObjectMetadata {
+        try await inner.put(key, body, options: options)
+    }
+    func checkReachable() async throws(StorageError) {}
+}
+
+@Suite struct StudioTests {
+    static let hostileKey = "users/<img src=x onerror=alert(1)>.jpg"
+    static let encodedKey = "users/%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E.jpg"
+
+    @Test func studioListsPresetsAndOriginalsAsPublicURLsThatWalkTheFlow() async throws {
+        var harness = try await Harness()
+        harness.configuration.studio = true
+        try await harness.source.put(
+            try ObjectKey(Self.hostileKey), try Fixtures.jpeg(Fixtures.photo(width: 300, height: 200)),
+            options: PutOptions(contentType: "image/jpeg"))
+        try await harness.test { client in
+            let page = try await client.execute(uri: "/studio", method: .get)
+            #expect(page.status == .ok)
+            #expect(page.header("Content-Type") == "text/html; charset=utf-8")
+            #expect(page.header("Cache-Control") == "no-store")
+            #expect(page.header("Content-Security-Policy")?.contains("default-src 'none'") == true)
+            let html = page.text
+            #expect(!html.contains("<img src=x"))
+            #expect(html.contains("users/&lt;img src=x onerror=alert(1)&gt;.jpg"))
+            for preset in ["avatar", "hero", "original-webp", "thumbnail"] {
+                #expect(html.contains(#"<img src="/\#(preset)/photos/cat.jpg""#))
+                #expect(html.contains(#"<img src="/\#(preset)/\#(Self.encodedKey)""#))
+            }
+            #expect(html.components(separatedBy: "<img ").count - 1 == 8)
+
+            // The page's URL for the hostile key goes through the normal flow.
+            let miss = try await client.execute(uri: "/thumbnail/\(Self.encodedKey)", method: .get)
+            #expect(miss.status == .temporaryRedirect)
+            let location = try #require(miss.header("Location"))
+            #expect(location == "/_render/thumbnail/\(Self.encodedKey)")
+            let render = try await client.execute(uri: location, method: .get)
+            #expect(render.status == .movedPermanently)
+            #expect(render.header("Location") == "/thumbnail/\(Self.encodedKey)")
+            let hit = try await client.execute(uri: "/thumbnail/\(Self.encodedKey)", method: .get)
+            #expect(hit.status == .ok && hit.header("Content-Type") == "image/webp")
+
+            // The index mentions the page.
+            #expect(try await client.execute(uri: "/", method: .get).text.contains("/studio"))
+        }
+        #expect(harness.metric("rendition_http_requests_total{route=\"studio\",status=\"200\"} 1"))
+    }
+
+    @Test func studioOffIsNotFound() async throws {
+        var harness = try await Harness()
+        harness.configuration.studio = false
+        try await harness.test { client in
+            let page = try await client.execute(uri: "/studio", method: .get)
+            #expect(page.status == .notFound)
+            #expect(page.header("Cache-Control") == "no-store")
+            #expect(!(try await client.execute(uri: "/", method: .get).text.contains("/studio")))
+        }
+    }
+
+    @Test func aStoreThatCannotListGetsAPageThatSaysSo() async throws {
+        let source = UnlistableStore()
+        let plans = PipelineLibrary.load([Repository.root().appendingPathComponent("pipelines").path]).plans
+        let service = try RenditionService(plans: plans, source: source, renditions: MemoryStore())
+        let router = RenditionRouter(service: service, studio: true)
+        let response = await router.handle(RouteRequest(method: "GET", path: "/studio"))
+        #expect(response.status == 200)
+        let html = String(decoding: response.body, as: UTF8.self)
+        #expect(html.contains("cannot list its objects"))
+        #expect(!html.contains("<img "))
+        try await service.shutdown()
+    }
+
+    @Test func listingIsBoundedAndSorted() async throws {
+        let source = MemoryStore()
+        let bytes = try Fixtures.jpeg(Fixtures.photo(width: 32, height: 32))
+        for index in (0..<60).reversed() {
+            try await source.put(
+                try ObjectKey(String(format: "p/%02d.jpg", index)), bytes,
+                options: PutOptions(contentType: "image/jpeg"))
+        }
+        let plans = PipelineLibrary.load([Repository.root().appendingPathComponent("pipelines").path]).plans
+        let service = try RenditionService(plans: plans, source: source, renditions: MemoryStore())
+        let router = RenditionRouter(service: service, studio: true)
+        let html = String(
+            decoding: await router.handle(RouteRequest(method: "GET", path: "/studio")).body, as: UTF8.self)
+        #expect(html.contains("Showing the first 50 originals"))
+        #expect(html.contains("/thumbnail/p/49.jpg") && !html.contains("/thumbnail/p/50.jpg"))
+        #expect(html.components(separatedBy: "<img ").count - 1 == 50 * plans.count)
+        try await service.shutdown()
+    }
+}
