@@ -75,6 +75,18 @@ lambda-test: lambda test-setup
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	swift test --skip-build --filter PackageTests $(SWIFT_BUILD_FLAGS)
 
+## fuzz: build the libFuzzer targets (pipeline files, request paths) with coverage and AddressSanitizer, run each
+## for FUZZ_SECONDS (default 300), print executions and coverage. Crashes land in Fuzz/findings/.
+FUZZ_SECONDS ?= 300
+FUZZER_RUNTIME = $(firstword $(wildcard $(dir $(realpath $(shell command -v swiftc)))../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a))
+FUZZ_BUILD_FLAGS = --scratch-path .build/fuzz -Xswiftc -DFUZZING -Xswiftc -sanitize=address \
+	-Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table -Xlinker $(FUZZER_RUNTIME) -Xlinker -lstdc++
+fuzz: setup
+	@test -n "$(FUZZER_RUNTIME)" || { echo "libclang_rt.fuzzer_no_main not found next to swiftc: use a swift.org toolchain"; exit 1; }
+	swift build $(FUZZ_BUILD_FLAGS) --product FuzzPipeline
+	swift build $(FUZZ_BUILD_FLAGS) --product FuzzRequestPath
+	FUZZ_SECONDS=$(FUZZ_SECONDS) Fuzz/run.sh "$$(swift build $(FUZZ_BUILD_FLAGS) --show-bin-path)"
+
 ## schema: regenerate pipelines/rendition.schema.json from the stage list.
 schema: build
 	$(RENDITION) schema -o pipelines/rendition.schema.json

@@ -157,6 +157,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Fixture makers shared by the test targets: images are generated with libvips, never committed.
+        // Fuzz targets (`make fuzz`): libFuzzer drivers when built with -DFUZZING, replayers of the
+        // regression corpus in Fuzz/regressions otherwise (the test suite runs them).
+        .target(name: "FuzzDriver", path: "Fuzz/Driver", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzPipeline",
+            dependencies: ["FuzzDriver", "RenditionCatalog", "RenditionCore", "Vips"],
+            path: "Fuzz/Pipeline",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "FuzzRequestPath",
+            dependencies: ["FuzzDriver", "RenditionService", "ObjectStorage"],
+            path: "Fuzz/RequestPath",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TestSupport",
             dependencies: ["Vips", "RenditionCore"],

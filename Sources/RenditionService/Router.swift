@@ -326,14 +326,17 @@ extension RouteResponse {
     }
 }
 
-/// A request path split into percent-decoded segments, refusing what could escape a store.
-struct RequestPath {
+/// A request path split into percent-decoded segments, refusing what could escape a store. Public so the
+/// fuzz target (`make fuzz`) can drive it directly.
+public struct RequestPath: Sendable {
     /// Raw (still encoded) segments, for building redirects that keep the client's spelling.
-    let raw: [Substring]
+    public let raw: [Substring]
     /// Decoded segments.
-    let decoded: [String]
+    public let decoded: [String]
 
-    init(_ path: String) throws(RenditionError) {
+    /// Splits and decodes `path` (without its query); throws `invalid_key` for a malformed escape, bytes
+    /// that are not UTF-8, or an encoded `/`.
+    public init(_ path: String) throws(RenditionError) {
         var segments = path.split(separator: "/", omittingEmptySubsequences: false)
         if segments.first == "" { segments.removeFirst() }
         raw = segments
