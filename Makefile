@@ -87,6 +87,16 @@ fuzz: setup
 	swift build $(FUZZ_BUILD_FLAGS) --product FuzzRequestPath
 	FUZZ_SECONDS=$(FUZZ_SECONDS) Fuzz/run.sh "$$(swift build $(FUZZ_BUILD_FLAGS) --show-bin-path)"
 
+## soak: SOAK_SECONDS (default 600) of mixed hits, misses and hostile originals at SOAK_CONCURRENCY (default 32)
+## against a release `rendition serve`; reports errors, p50/p99, renders and RSS every 10 s (fails on an error or on
+## memory drifting more than 10% after warm-up).
+SOAK_SECONDS ?= 600
+SOAK_CONCURRENCY ?= 32
+soak: setup
+	swift build -c release --product rendition $(SWIFT_BUILD_FLAGS)
+	python3 benchmarks/soak.py --binary "$$(swift build -c release --show-bin-path)/rendition" \
+		--duration $(SOAK_SECONDS) --concurrency $(SOAK_CONCURRENCY)
+
 ## schema: regenerate pipelines/rendition.schema.json from the stage list.
 schema: build
 	$(RENDITION) schema -o pipelines/rendition.schema.json

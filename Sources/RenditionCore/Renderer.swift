@@ -1,5 +1,6 @@
 internal import NIOCore
 internal import NIOPosix
+internal import Synchronization
 internal import Vips
 
 /// Service-wide limits on the input of a render.
@@ -74,6 +75,33 @@ public final class Renderer: Sendable {
         pool.start()
     }
 
+    /// Jobs running or queued on the pool: the last one out trims the allocator.
+    private let activeJobs = Atomic<Int>(0)
+
+    /// Runs `job` on the pool, ending libvips' per-thread state after it and, when no other job is left,
+    /// returning freed memory to the system so an idle server shrinks back after a burst.
+    private func run<T: Sendable>(_ job: @escaping @Sendable () throws -> T) async throws -> T {
+        activeJobs.add(1, ordering: .relaxed)
+        do {
+            return try await pool.runIfActive { [self] in
+                defer {
+                    VipsRuntime.endJob()
+                    finishJob()
+                }
+                return try job()
+            }
+        } catch let error as NIOThreadPoolError.ThreadPoolInactive {
+            finishJob()
+            throw error
+        }
+    }
+
+    private func finishJob() {
+        if activeJobs.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+            VipsRuntime.releaseFreedMemory()
+        }
+    }
+
     /// Stops the pool once queued renders are done.
     public func shutdown() async throws {
         try await pool.shutdownGracefully()
@@ -82,19 +110,13 @@ public final class Renderer: Sendable {
     /// Renders `input` with `plan`. Throws ``RenditionError``.
     public func render(_ plan: PipelinePlan, input: [UInt8], deadline: Deadline = .none) async throws -> RenderResult {
         let limits = limits
-        return try await pool.runIfActive {
-            defer { VipsRuntime.endJob() }
-            return try RenderJob(plan: plan, limits: limits, deadline: deadline).run(input)
-        }
+        return try await run { try RenderJob(plan: plan, limits: limits, deadline: deadline).run(input) }
     }
 
     /// Reads what the header of `input` says, without decoding pixels.
     public func inspect(_ input: [UInt8], plan: PipelinePlan) async throws -> InputInfo {
         let limits = limits
-        return try await pool.runIfActive {
-            defer { VipsRuntime.endJob() }
-            return try RenderJob(plan: plan, limits: limits, deadline: .none).open(input).info
-        }
+        return try await run { try RenderJob(plan: plan, limits: limits, deadline: .none).open(input).info }
     }
 }
 

@@ -48,6 +48,12 @@ public enum VipsRuntime {
         }
     }
 
+    /// Hands memory freed by finished renders back to the system (`malloc_trim`). Cheap enough to call
+    /// whenever the render pool goes idle; a decoded photo's buffers would otherwise stay resident.
+    public static func releaseFreedMemory() {
+        rv_release_freed_memory()
+    }
+
     /// A monotonic clock in microseconds, the one libvips uses for deadlines.
     public static var monotonicMicroseconds: Int64 { Int64(g_get_monotonic_time()) }
 }
