@@ -102,6 +102,7 @@ def main():
     parser.add_argument("--duration", type=float, default=600)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--warmup", type=float, default=60, help="seconds before memory must be flat")
+    parser.add_argument("--mix", default="60,30,10", help="percent of hits, misses and hostile requests")
     arguments = parser.parse_args()
     binary = os.path.abspath(arguments.binary)
     repository = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -182,6 +183,8 @@ def run(arguments, port, server, hostile):
     fresh = iter(range(10 ** 9))
     fresh_lock = threading.Lock()
 
+    hit_share, miss_share, _ = [float(part) / 100 for part in arguments.mix.split(",")]
+
     def worker(seed):
         rng = random.Random(seed)
         c = Client(port)
@@ -189,12 +192,12 @@ def run(arguments, port, server, hostile):
             roll = rng.random()
             start = time.monotonic()
             try:
-                if roll < 0.6:
+                if roll < hit_share:
                     index = rng.randrange(200)
                     status, _, body = c.get("/%s/hits/%d.jpg" % (PRESETS[index % len(PRESETS)], index))
                     error = None if status == 200 and body else "hit %d" % status
                     stats.record("hit", time.monotonic() - start, error)
-                elif roll < 0.9:
+                elif roll < hit_share + miss_share:
                     with fresh_lock:
                         n = next(fresh)
                     key = "%s/fresh/%d.jpg" % (PRESETS[n % len(PRESETS)], (n // len(PRESETS)) % 20000)
@@ -216,7 +219,7 @@ def run(arguments, port, server, hostile):
                     stats.record("hostile", time.monotonic() - start,
                                  None if status == expected else "%s: %d, expected %d" % (name, status, expected))
             except Exception as error:  # a dropped connection is an error of its class
-                kind = "hit" if roll < 0.6 else "miss" if roll < 0.9 else "hostile"
+                kind = "hit" if roll < hit_share else "miss" if roll < hit_share + miss_share else "hostile"
                 stats.record(kind, time.monotonic() - start, repr(error))
 
     threads = [threading.Thread(target=worker, args=(seed,), daemon=True) for seed in range(arguments.concurrency)]

@@ -93,7 +93,11 @@ public struct Encode: OutputStage {
                 quality: quality, progressive: progressive, optimizeCoding: optimizeCoding, subsampling: subsampling,
                 strip: strip)
         case .webp:
-            let bytes = try output.webpData(
+            // libvips 8.14's WebP saver leaks its encoder state and the whole input pipeline when the
+            // input fails mid-encode (about 2 MB per truncated JPEG thumbnail, found by `make soak`), so
+            // the pixels are computed first: a corrupt original fails in the copy, which frees everything.
+            // libwebp holds the whole picture anyway, so the copy costs little extra memory.
+            let bytes = try output.copiedToMemory().webpData(
                 quality: quality, lossless: lossless, effort: effort, smartSubsample: smartSubsample, strip: strip)
             if strip { return bytes }
             var unwanted: Set<String> = [WebPChunks.xmp]

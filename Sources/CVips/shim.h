@@ -38,6 +38,11 @@ static inline int rv_init(const char *argv0, int concurrency) {
     // An explicit MALLOC_ARENA_MAX in the environment wins.
     if (!getenv("MALLOC_ARENA_MAX"))
         mallopt(M_ARENA_MAX, 2);
+    // glibc raises its mmap threshold each time a large mapped block is freed (up to 32 MiB), after which
+    // pixel buffers come from the heap and fragment it. A fixed threshold keeps every buffer of 256 KiB
+    // and more in its own mapping, returned to the system the moment it is freed.
+    if (!getenv("MALLOC_MMAP_THRESHOLD_"))
+        mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     if (vips_init(argv0) != 0)
         return -1;
     vips_cache_set_max(0);
@@ -157,6 +162,12 @@ static inline void rv_set_deadline(VipsImage *image, gint64 microseconds) {
 /// here: it is one per process, so clearing it would erase the message of a job failing on another
 /// thread. Each failure consumes it where it happens instead (`lastError` in Swift).
 static inline void rv_end_job(void) { vips_thread_shutdown(); }
+
+/// Computes `in` into a new memory image.
+static inline int rv_copy_memory(VipsImage *in, VipsImage **out) {
+    *out = vips_image_copy_memory(in);
+    return *out ? 0 : -1;
+}
 
 /// Returns freed heap memory to the system (every arena, not only the top of the main heap).
 static inline void rv_release_freed_memory(void) { malloc_trim(0); }

@@ -437,6 +437,12 @@ public final class VipsImage {
         return Array(UnsafeRawBufferPointer(start: buffer, count: length))
     }
 
+    /// The image computed into memory: every pixel decoded and processed now, so a failure surfaces
+    /// here rather than inside a saver.
+    public func copiedToMemory() throws(VipsError) -> VipsImage {
+        try Self.make("copy_memory") { rv_copy_memory(pointer, $0) }
+    }
+
     /// Encoded as JPEG.
     public func jpegData(
         quality: Int,

@@ -32,9 +32,14 @@ final class Server {
     var base: String { "http://127.0.0.1:\(port)" }
 
     /// The process's peak resident memory (VmHWM), in bytes.
-    var peakResidentBytes: Int {
+    var peakResidentBytes: Int { status("VmHWM") }
+
+    /// The process's resident memory now (VmRSS), in bytes.
+    var residentBytes: Int { status("VmRSS") }
+
+    private func status(_ field: String) -> Int {
         let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
-        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }),
             let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
         else { return 0 }
         return kilobytes * 1024
@@ -91,6 +96,30 @@ final class GoodStream: @unchecked Sendable {
 }
 
 @Suite(.serialized) struct HostileCorpusTests {
+    /// Renders of `files` through the render route, four at a time, with each answer and its latency.
+    static func fetchAll(_ files: [HostileFile], from base: String) async throws -> [(
+        HostileFile, Curl.Reply, Duration
+    )] {
+        try await withThrowingTaskGroup(of: (HostileFile, Curl.Reply, Duration).self) { group in
+            var pending = files[...]
+            var answers: [(HostileFile, Curl.Reply, Duration)] = []
+            func next() {
+                guard let file = pending.popFirst() else { return }
+                group.addTask {
+                    let start = ContinuousClock.now
+                    let reply = try await Curl.fetch("\(base)/_render/thumbnail/hostile/\(file.name)")
+                    return (file, reply, ContinuousClock.now - start)
+                }
+            }
+            for _ in 0..<4 { next() }
+            while let answer = try await group.next() {
+                answers.append(answer)
+                next()
+            }
+            return answers
+        }
+    }
+
     static let maxInputBytes = 8_000_000
 
     /// Every hostile file goes through the real server's render route while good renders keep flowing.
@@ -139,33 +168,19 @@ final class GoodStream: @unchecked Sendable {
         }
 
         // The corpus, four requests at a time.
-        let answers = try await withThrowingTaskGroup(of: (HostileFile, Curl.Reply, Duration).self) { group in
-            var pending = corpus[...]
-            var answers: [(HostileFile, Curl.Reply, Duration)] = []
-            func next() {
-                guard let file = pending.popFirst() else { return }
-                group.addTask {
-                    let start = ContinuousClock.now
-                    let reply = try await Curl.fetch("\(base)/_render/thumbnail/hostile/\(file.name)")
-                    return (file, reply, ContinuousClock.now - start)
-                }
-            }
-            for _ in 0..<4 { next() }
-            while let answer = try await group.next() {
-                answers.append(answer)
-                next()
-            }
-            return answers
-        }
+        let answers = try await Self.fetchAll(corpus, from: base)
         stream.stop()
         for client in goodClients { try await client.value }
 
         var report = ["hostile file | status | code | ms"]
+        var reported: Set<String> = []
         for (file, reply, elapsed) in answers.sorted(by: { $0.0.name < $1.0.name }) {
             let body = String(decoding: reply.body, as: UTF8.self)
             let milliseconds =
                 elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
-            report.append("\(file.name) | \(reply.status) | \(file.code ?? "-") | \(milliseconds)")
+            if reported.insert(file.name).inserted {
+                report.append("\(file.name) | \(reply.status) | \(file.code ?? "-") | \(milliseconds)")
+            }
             #expect(reply.status == file.status, "\(file.name): \(reply.status) \(body)")
             #expect(reply.header("Cache-Control") == "no-store", "\(file.name)")
             if let code = file.code {
@@ -189,6 +204,22 @@ final class GoodStream: @unchecked Sendable {
         #expect(succeeded > 0)
         #expect(try Curl.get("\(base)/healthz").status == 200)
         #expect(server.process.isRunning)
+        // A failure path that leaks grows the server with every corrupt request (libvips 8.14's WebP saver
+        // kept about 2 MB per truncated 2400×1800 JPEG until Rendition decoded before encoding): 200 more
+        // of them must leave resident memory where it was.
+        let large = HostileFile(
+            name: "truncated-large.jpg",
+            bytes: Fixtures.truncated(try Fixtures.jpeg(Fixtures.photo(width: 2400, height: 1800)), keeping: 0.5),
+            status: 422, code: "corrupt_image")
+        try workspace.write("data/originals/hostile/\(large.name)", large.bytes)
+        _ = try await Self.fetchAll([large], from: base)
+        let before = server.residentBytes
+        for (file, reply, _) in try await Self.fetchAll(Array(repeating: large, count: 200), from: base) {
+            #expect(reply.status == file.status)
+        }
+        let growth = server.residentBytes - before
+        print("200 corrupt renders: resident memory \(before >> 20) MiB → \(server.residentBytes >> 20) MiB")
+        #expect(growth < 32 << 20, "resident memory grew \(growth >> 20) MiB over 200 corrupt originals")
         let peak = server.peakResidentBytes
         print(
             "hostile corpus: \(answers.count) files, \(succeeded) good requests beside them, peak RSS \(peak >> 20) MiB"

@@ -10,6 +10,13 @@ public struct HostileFile: Sendable {
     public let status: Int
     /// The JSON error code (`nil` when the file is meant to render: its danger is in metadata only).
     public let code: String?
+
+    public init(name: String, bytes: [UInt8], status: Int, code: String?) {
+        self.name = name
+        self.bytes = bytes
+        self.status = status
+        self.code = code
+    }
 }
 
 /// Files that attack an image service: truncations, pixel floods, lying chunk lengths, compression bombs,
