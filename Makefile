@@ -12,7 +12,7 @@ TEST_PIP_PACKAGES := moto[server] boto3 botocore cfn-lint websockets
 SWIFT_BUILD_FLAGS ?=
 RENDITION := .build/debug/rendition
 
-.PHONY: setup test-setup apt build run demo preview test lambda lambda-test schema format clean
+.PHONY: setup test-setup apt build run demo preview test lambda lambda-test fuzz soak schema format clean
 
 ## setup: install the system libraries Rendition links (Debian/Ubuntu; needs root or sudo).
 setup:
@@ -89,7 +89,7 @@ fuzz: setup
 
 ## soak: SOAK_SECONDS (default 600) of mixed hits, misses and hostile originals at SOAK_CONCURRENCY (default 32)
 ## against a release `rendition serve`; reports errors, p50/p99, renders and RSS every 10 s (fails on an error or on
-## memory drifting more than 10% after warm-up).
+## a minute's median RSS drifting more than 10% after warm-up).
 SOAK_SECONDS ?= 600
 SOAK_CONCURRENCY ?= 32
 soak: setup
