@@ -10,7 +10,7 @@ TEST_PIP_PACKAGES := moto[server] boto3 botocore cfn-lint
 SWIFT_BUILD_FLAGS ?=
 RENDITION := .build/debug/rendition
 
-.PHONY: setup test-setup apt build run demo test lambda lambda-test schema format clean
+.PHONY: setup test-setup apt build run demo test lambda lambda-test bench schema format clean
 
 ## setup: install the system libraries Rendition links (Debian/Ubuntu; needs root or sudo).
 setup:
@@ -67,6 +67,12 @@ lambda: setup
 lambda-test: lambda test-setup
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	swift test --skip-build --filter PackageTests $(SWIFT_BUILD_FLAGS)
+
+## bench: Rendition side by side with vipsthumbnail, pyvips, thumbor and nginx, interleaved, as medians and
+## ratios (README, "Performance"): installs the peers, builds in release, downloads its inputs, writes
+## benchmarks/results/latest.md. Up to 30 minutes; BENCH_QUICK=1 for a few-minute run. Not part of `make test`.
+bench: setup
+	benchmarks/run.sh
 
 ## schema: regenerate pipelines/rendition.schema.json from the stage list.
 schema: build
