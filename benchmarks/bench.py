@@ -201,7 +201,11 @@ def make_originals(images):
 
 
 class Server:
-    """One server process, started in its own session so that stopping it reaches its children."""
+    """One server process, in its own process group so that stopping it reaches its children.
+
+    Not in its own session: with the kernel's autogroup scheduling (sched_autogroup_enabled = 1) every session
+    is one scheduling group, so a peer started as N sessions (thumbor x N) would get N shares of a machine
+    shared with other jobs and Rendition one. Every server stays in the benchmark's session."""
 
     def __init__(self, name, cmd, port, env=None, cwd=None, ready_path="/"):
         self.name, self.cmd, self.port, self.env, self.cwd, self.ready_path = name, cmd, port, env, cwd, ready_path
@@ -212,7 +216,7 @@ class Server:
         os.makedirs(LOG_DIR, exist_ok=True)
         self.log = open(os.path.join(LOG_DIR, f"{self.name}-{self.port}.log"), "ab")
         self.proc = subprocess.Popen(self.cmd, env=self.env, cwd=self.cwd, stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+                                     process_group=0)
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.proc.poll() is not None:
