@@ -12,7 +12,7 @@ TEST_PIP_PACKAGES := moto[server] boto3 botocore cfn-lint websockets
 SWIFT_BUILD_FLAGS ?=
 RENDITION := .build/debug/rendition
 
-.PHONY: setup test-setup apt build run demo preview test lambda lambda-test fuzz soak schema format clean
+.PHONY: setup test-setup apt build run demo preview test lambda lambda-test fuzz soak bench schema format clean
 
 ## setup: install the system libraries Rendition links (Debian/Ubuntu; needs root or sudo).
 setup:
@@ -96,6 +96,11 @@ soak: setup
 	swift build -c release --product rendition $(SWIFT_BUILD_FLAGS)
 	python3 benchmarks/soak.py --binary "$$(swift build -c release --show-bin-path)/rendition" \
 		--duration $(SOAK_SECONDS) --concurrency $(SOAK_CONCURRENCY)
+## bench: Rendition side by side with vipsthumbnail, pyvips, thumbor and nginx, interleaved, as medians and
+## ratios (README, "Performance"): installs the peers, builds in release, downloads its inputs, writes
+## benchmarks/results/latest.md. Up to 30 minutes; BENCH_QUICK=1 for a few-minute run. Not part of `make test`.
+bench: setup
+	benchmarks/run.sh
 
 ## schema: regenerate pipelines/rendition.schema.json from the stage list.
 schema: build

@@ -37,6 +37,8 @@ let package = Package(
         .executable(name: "bootstrap", targets: ["RenditionBootstrap"]),
         .library(name: "RenditionCore", targets: ["RenditionCore"]),
         .library(name: "RenditionCatalog", targets: ["RenditionCatalog"]),
+        // `make bench` only: Rendition's engine in a loop on one thread (README, "Performance").
+        .executable(name: "rendition-bench", targets: ["RenditionBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -154,6 +156,12 @@ let package = Package(
                 "RenditionPreview",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "RenditionBench",
+            dependencies: ["RenditionCatalog", "RenditionCore"],
+            path: "benchmarks/RenditionBench",
             swiftSettings: swiftSettings
         ),
         // Fixture makers shared by the test targets: images are generated with libvips, never committed.

@@ -1,0 +1,997 @@
+"""`make bench`: Rendition side by side with libvips, thumbor and nginx, in one run (issue 6).
+
+Run through benchmarks/run.sh, which installs the tools, builds the release binaries and starts this with the
+virtualenv's Python (pyvips, thumbor, scikit-image). Every comparison is interleaved (A B A B ...) and reported
+as medians and ratios; the machine is assumed shared and noisy, so absolute numbers are only context.
+
+Environment:
+  BENCH_QUICK=1      fewer rounds and 6 s wrk runs instead of 20 s (development; a few minutes)
+  BENCH_BIN=DIR      folder holding the release `rendition`, `bootstrap` and `rendition-bench` (run.sh sets it)
+  BENCH_WORK=DIR     scratch folder for inputs, stores and logs (default benchmarks/.work, gitignored)
+  BENCH_ONLY=1,3,5   run only these measurements (1-7); the inputs are always prepared
+"""
+
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+WORK = os.path.abspath(os.environ.get("BENCH_WORK", os.path.join(HERE, ".work")))
+BIN = os.path.abspath(os.environ.get("BENCH_BIN", os.path.join(ROOT, ".build", "release")))
+ONLY = {int(x) for x in os.environ.get("BENCH_ONLY", "").split(",") if x.strip()}
+RESULTS = os.path.join(HERE, "results", "latest.md")
+CORES = os.cpu_count() or 1
+PYTHON = sys.executable
+VENV_BIN = os.path.dirname(PYTHON)
+
+# Sizes of the run. The issue asks for 20 s wrk runs at c = 2 and 8; quick mode is for development only.
+WRK_SECONDS = 6 if QUICK else 20
+HTTP_ROUNDS = 1 if QUICK else 2
+CLI_ROUNDS = 3 if QUICK else 9
+INPROC_ROUNDS = 2 if QUICK else 4
+INPROC_ITERATIONS = 4 if QUICK else 12
+HIT_ROUNDS = 2 if QUICK else 3
+HIT_SECONDS = 5 if QUICK else 10
+STRESS_ROUNDS = 2 if QUICK else 3
+COLD_RUNS = 5 if QUICK else 11
+BATCH_ROUNDS = 1 if QUICK else 3
+BATCH_FILES = 200
+KEY_COPIES = 2500  # hard links per image: more than any wrk run asks for, so every request renders
+
+WALLPAPERS_PACKAGE = "plasma-workspace-wallpapers"
+# The benchmark images, from Debian's plasma-workspace-wallpapers (bookworm: 4:5.27.5-2).
+IMAGE_SOURCES = {
+    "5120x2880": "usr/share/wallpapers/SafeLanding/contents/images/5120x2880.jpg",  # baseline, 4.2 MB
+    "2560x1600": "usr/share/wallpapers/Autumn/contents/images/2560x1600.jpg",  # progressive, 0.7 MB
+}
+
+COMMANDS = []  # every command run, in order of first use, for the results file
+LOG_DIR = os.path.join(WORK, "logs")
+
+
+def log(message):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def record(cmd):
+    text = cmd if isinstance(cmd, str) else shlex.join(cmd)
+    text = re.sub(r"(\S+/batch/in/)000\.jpg( \S+/batch/in/\d+\.jpg)+", r"\g<1>000.jpg … \g<1>199.jpg", text)
+    text = text.replace(WORK, "$WORK").replace(BIN, "$BIN").replace(VENV_BIN, "$VENV").replace(ROOT + "/", "")
+    text = re.sub(r" -p \d+ ", " -p $PORT ", text)
+    text = re.sub(r"/nginx/([\w-]+?)-\d+", r"/nginx/\1-$N", text)
+    text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:$PORT", text)
+    text = re.sub(r"(/c/[\w.]+/)\d+(\.jpg)", r"\1N\2", text)
+    if text not in COMMANDS:
+        COMMANDS.append(text)
+
+
+def run(cmd, **kwargs):
+    record(cmd)
+    return subprocess.run(cmd, check=True, **kwargs)
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_status(pid, field):
+    """A kB field of /proc/PID/status (VmHWM: peak resident set, VmRSS: current), or 0 once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return 0
+
+
+def timed(cmd, env=None, cwd=None):
+    """Runs a whole process; returns (wall seconds, peak RSS in kB, CPU seconds) from wait4's rusage."""
+    record(cmd)
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stderr = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{shlex.join(cmd)} failed ({proc.returncode}):\n{stderr}")
+    return wall, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Inputs
+
+
+def prepare_inputs():
+    """Downloads the wallpapers package, picks the benchmark JPEGs and makes the 48 MP stand-in with libvips."""
+    inputs = os.path.join(WORK, "inputs")
+    unpacked = os.path.join(inputs, "unpacked")
+    os.makedirs(inputs, exist_ok=True)
+    if not os.path.isdir(unpacked):
+        debs = [f for f in os.listdir(inputs) if f.startswith(WALLPAPERS_PACKAGE) and f.endswith(".deb")]
+        if not debs:
+            log(f"downloading {WALLPAPERS_PACKAGE} (about 94 MB)")
+            run(["apt-get", "download", WALLPAPERS_PACKAGE], cwd=inputs, stderr=subprocess.DEVNULL)
+            debs = [f for f in os.listdir(inputs) if f.startswith(WALLPAPERS_PACKAGE) and f.endswith(".deb")]
+        run(["dpkg-deb", "-x", os.path.join(inputs, debs[0]), unpacked + ".tmp"])
+        os.rename(unpacked + ".tmp", unpacked)
+    images = {}
+    for name, relative in IMAGE_SOURCES.items():
+        path = os.path.join(unpacked, relative)
+        if not os.path.isfile(path):
+            sys.exit(f"bench: {relative} is not in {WALLPAPERS_PACKAGE}; update IMAGE_SOURCES in benchmarks/bench.py")
+        images[name] = path
+    # Every real 2560x1600 and 5120x2880 JPEG of the package (links excluded): the batch, and the 48 MP tiles.
+    wallpapers = os.path.join(unpacked, "usr/share/wallpapers")
+    tiles, large = [], []
+    for theme in sorted(os.listdir(wallpapers)):
+        for size, bucket in (("2560x1600", tiles), ("5120x2880", large)):
+            path = os.path.join(wallpapers, theme, "contents/images", f"{size}.jpg")
+            if os.path.isfile(path) and not os.path.islink(path):
+                bucket.append(path)
+    big = os.path.join(inputs, "8000x6000.jpg")
+    if not os.path.exists(big):
+        log("making the 8000x6000 JPEG from 16 wallpapers with libvips")
+        mosaic = os.path.join(inputs, "mosaic.v")
+        sixteen = [tiles[i % len(tiles)] for i in range(16)]
+        run(["vips", "arrayjoin", " ".join(sixteen), mosaic, "--across", "4"], stderr=subprocess.DEVNULL)
+        # 10240x6400 -> the centre 8000x6000, as a camera would write it (baseline, q90, 4:2:0)
+        run(["vips", "extract_area", mosaic, big + "[Q=90]", "1120", "200", "8000", "6000"],
+            stderr=subprocess.DEVNULL)
+        os.remove(mosaic)
+    images["8000x6000"] = big
+    return images, tiles + large
+
+
+def write_pipelines():
+    folder = os.path.join(WORK, "pipelines")
+    os.makedirs(folder, exist_ok=True)
+    for name, encode in (("thumb400", "{format: webp, quality: 80}"), ("thumb400-jpeg", "{format: jpeg, quality: 80}")):
+        with open(os.path.join(folder, f"{name}.yaml"), "w") as handle:
+            handle.write(
+                f"description: benchmark preset (issue 6)\n"
+                f"stages:\n"
+                f"  - orient: {{}}\n"
+                f"  - resize: {{width: 400, height: 400, fit: inside}}\n"
+                f"  - encode: {encode}\n")
+    return folder
+
+
+def make_originals(images):
+    """KEY_COPIES hard links of each image under originals/c/NAME/N.jpg (plus w0..w3 for warm-ups)."""
+    originals = os.path.join(WORK, "originals")
+    for name, path in images.items():
+        folder = os.path.join(originals, "c", name)
+        if os.path.exists(os.path.join(folder, f"{KEY_COPIES - 1}.jpg")):
+            continue
+        os.makedirs(folder, exist_ok=True)
+        for key in [str(n) for n in range(KEY_COPIES)] + [f"w{n}" for n in range(4)]:
+            target = os.path.join(folder, f"{key}.jpg")
+            if not os.path.exists(target):
+                os.link(path, target)
+    return originals
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Servers
+
+
+class Server:
+    """One server process, in its own process group so that stopping it reaches its children.
+
+    Not in its own session: with the kernel's autogroup scheduling (sched_autogroup_enabled = 1) every session
+    is one scheduling group, so a peer started as N sessions (thumbor x N) would get N shares of a machine
+    shared with other jobs and Rendition one. Every server stays in the benchmark's session."""
+
+    def __init__(self, name, cmd, port, env=None, cwd=None, ready_path="/"):
+        self.name, self.cmd, self.port, self.env, self.cwd, self.ready_path = name, cmd, port, env, cwd, ready_path
+        self.proc = None
+
+    def start(self):
+        record(self.cmd)
+        os.makedirs(LOG_DIR, exist_ok=True)
+        self.log = open(os.path.join(LOG_DIR, f"{self.name}-{self.port}.log"), "ab")
+        self.proc = subprocess.Popen(self.cmd, env=self.env, cwd=self.cwd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     process_group=0)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {self.log.name}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{self.ready_path}", timeout=2):
+                    return self
+            except urllib.error.HTTPError:
+                return self  # it answers
+            except (urllib.error.URLError, ConnectionError, socket.timeout):
+                time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not answer on port {self.port} within 60 s")
+
+    def peak_kb(self):
+        return proc_status(self.proc.pid, "VmHWM")
+
+    def rss_kb(self):
+        return proc_status(self.proc.pid, "VmRSS")
+
+    def cpu_seconds(self):
+        """User + system CPU the process has used so far (/proc/PID/stat), every thread."""
+        try:
+            with open(f"/proc/{self.proc.pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+
+class Group:
+    """Servers started and stopped together; the first one is where clients connect; `measured` sum up peak RSS."""
+
+    def __init__(self, front, measured, others=()):
+        self.front, self.measured, self.others = front, measured, list(others)
+
+    @property
+    def port(self):
+        return self.front.port
+
+    def peak_kb(self):
+        return sum(server.peak_kb() for server in self.measured)
+
+    def rss_kb(self):
+        return sum(server.rss_kb() for server in self.measured)
+
+    def cpu_seconds(self):
+        return sum(server.cpu_seconds() for server in self.measured)
+
+    def stop(self):
+        for server in [self.front] + [s for s in self.measured + self.others if s is not self.front]:
+            server.stop()
+
+
+def rendition_server(pipelines, originals, store, workers=None):
+    port = free_port()
+    env = dict(os.environ, RENDITION_HOST="127.0.0.1", RENDITION_PORT=str(port), RENDITION_PIPELINES=pipelines,
+               RENDITION_SOURCE_PATH=originals, RENDITION_RENDITIONS_PATH=store, RENDITION_LOG_LEVEL="warning")
+    if workers:
+        env["RENDITION_WORKERS"] = str(workers)
+    # BENCH_RENDITION_ENV="MALLOC_ARENA_MAX=2 ..." tries a setting on Rendition's server only (tuning experiments)
+    for assignment in os.environ.get("BENCH_RENDITION_ENV", "").split():
+        key, _, value = assignment.partition("=")
+        env[key] = value
+    os.makedirs(store, exist_ok=True)
+    server = Server("rendition", [os.path.join(BIN, "rendition"), "serve", "--no-sample"], port, env=env, cwd=WORK,
+                    ready_path="/readyz")
+    return Group(server, [server])
+
+
+NGINX_TEMPS = "\n".join(f"  {kind}_temp_path {{prefix}}/{kind};" for kind in
+                        ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+
+
+def nginx_server(name, http_block, workers):
+    prefix = os.path.join(WORK, "nginx", f"{name}-{free_port()}")
+    os.makedirs(prefix, exist_ok=True)
+    port = free_port()
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    conf = (f"{user}worker_processes {workers};\nerror_log {prefix}/error.log warn;\npid {prefix}/nginx.pid;\n"
+            f"events {{ worker_connections 4096; }}\n"
+            f"http {{\n  access_log off;\n{NGINX_TEMPS.format(prefix=prefix)}\n"
+            + http_block.format(port=port) + "\n}\n")
+    path = os.path.join(prefix, "nginx.conf")
+    with open(path, "w") as handle:
+        handle.write(conf)
+    return Server(name, ["nginx", "-c", path, "-p", prefix, "-g", "daemon off;"], port)
+
+
+def thumbor_group(originals):
+    """CORES single-process thumbors behind nginx least_conn (see /work/shared/benchmarking.md and the README)."""
+    conf = os.path.join(WORK, "thumbor.conf")
+    with open(conf, "w") as handle:
+        handle.write(
+            "LOADER = 'thumbor.loaders.file_loader'\n"
+            f"FILE_LOADER_ROOT_PATH = {originals!r}\n"
+            "STORAGE = 'thumbor.storages.no_storage'\n"
+            "RESULT_STORAGE = None\n"
+            "ALLOW_UNSAFE_URL = True\n"
+            "RESPECT_ORIENTATION = True\n"
+            "QUALITY = 80\n"
+            "MAX_AGE = 0\n")
+    thumbors = []
+    for _ in range(CORES):
+        port = free_port()
+        thumbors.append(Server("thumbor", [os.path.join(VENV_BIN, "thumbor"), "-p", str(port), "-i", "127.0.0.1",
+                                           "-c", conf, "-l", "warning"], port, ready_path="/healthcheck"))
+    servers = "".join(f"    server 127.0.0.1:{t.port};\n" for t in thumbors)
+    block = ("  upstream thumbor {{\n    least_conn;\n" + servers.replace("{", "{{").replace("}", "}}")
+             + "    keepalive 32;\n  }}\n"
+             "  server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      proxy_pass http://thumbor;\n"
+             "      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n"
+             "      proxy_read_timeout 120s;\n    }}\n  }}")
+    front = nginx_server("nginx-thumbor", block, 1)
+    front.ready_path = "/healthcheck"
+    return Group(front, thumbors)
+
+
+def nginx_static(root):
+    block = ("  server {{\n    listen 127.0.0.1:{port};\n    root " + root + ";\n"
+             "    location / {{ types {{ }} default_type image/webp; }}\n  }}\n"
+             "  sendfile on;\n  tcp_nopush on;\n  tcp_nodelay on;")
+    server = nginx_server("nginx-static", block, "auto")
+    return Group(server, [])
+
+
+def start_group(group):
+    # measured/others first (thumbors), then the front (nginx), which waits on its own readiness check
+    for server in group.measured + group.others:
+        if server is not group.front:
+            server.start()
+    group.front.start()
+    return group
+
+
+def fetch(port, path):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=120) as response:
+        return response.status, response.read()
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def fetch_status(port, path):
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(f"http://127.0.0.1:{port}{path}", timeout=300) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def wrk(port, prefix, suffix, count, connections, seconds):
+    threads = min(CORES, connections)
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s",
+           "-s", os.path.join(HERE, "keys.lua"), f"http://127.0.0.1:{port}", "--", prefix, suffix, str(count),
+           str(threads)]
+    record(cmd)
+    output = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    match = re.search(r"^WRKJSON (.*)$", output, re.M)
+    if not match:
+        raise RuntimeError(f"wrk printed no summary:\n{output}")
+    result = json.loads(match.group(1))
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    result["errors"] = sum(result[k] for k in ("connect", "read", "write", "status", "timeout"))
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Measurements
+
+
+def step_cli(images, pipelines, out):
+    """1. Whole process: `rendition run` vs `vipsthumbnail`, same image, same output; wall and peak RSS."""
+    rows = []
+    cases = [(name, "webp") for name in images] + [("5120x2880", "jpeg")]
+    for name, fmt in cases:
+        image = images[name]
+        preset = "thumb400" if fmt == "webp" else "thumb400-jpeg"
+        ours = [os.path.join(BIN, "rendition"), "run", preset, image, "-o", os.path.join(out, f"r-{name}.{fmt}"),
+                "--pipelines", pipelines]
+        options = "[Q=80,strip]" if fmt == "webp" else "[Q=80,optimize_coding,strip]"
+        theirs = ["vipsthumbnail", image, "-s", "400x400", "-o", os.path.join(out, f"v-{name}.{fmt}") + options]
+        timed(ours), timed(theirs)  # warm the page cache and the dynamic loader
+        a, b = [], []
+        for _ in range(CLI_ROUNDS):
+            a.append(timed(ours))
+            b.append(timed(theirs))
+        rows.append({
+            "image": name, "format": fmt,
+            "wall": (median([x[0] for x in a]), median([x[0] for x in b])),
+            "rss": (median([x[1] for x in a]), median([x[1] for x in b])),
+            "cpu": (median([x[2] for x in a]), median([x[2] for x in b])),
+            "wall_ratio": median([x[0] / y[0] for x, y in zip(a, b)]),
+            "rss_ratio": median([x[1] for x in a]) / median([x[1] for x in b]),
+        })
+        log(f"1 cli {name} {fmt}: wall ratio {rows[-1]['wall_ratio']:.2f}, rss ratio {rows[-1]['rss_ratio']:.2f}, "
+            f"cpu {rows[-1]['cpu'][0] * 1e3:.0f} vs {rows[-1]['cpu'][1] * 1e3:.0f} ms")
+    return rows
+
+
+def json_lines(cmd, env=None):
+    record(cmd)
+    output = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def step_inprocess(images, pipelines, quality_dir):
+    """2. One thread, in process: Rendition's Renderer vs a bare pyvips thumbnail + save loop; CPU per image."""
+    env = dict(os.environ, VIPS_CONCURRENCY="1")
+    rows = {}
+    for name, image in images.items():
+        ours_cpu, theirs_cpu, ratios, shrink = [], [], [], None
+        for round_index in range(INPROC_ROUNDS):
+            # the first round keeps its last output of each for the quality table
+            save_ours = ["--save-dir", os.path.join(quality_dir, "engine")] if round_index == 0 else []
+            save_theirs = ["--save-dir", os.path.join(quality_dir, "pyvips")] if round_index == 0 else []
+            ours = json_lines([os.path.join(BIN, "rendition-bench"), os.path.join(pipelines, "thumb400.yaml"), image,
+                               "--iterations", str(INPROC_ITERATIONS), "--warmup", "1"] + save_ours, env=env)[0]
+            theirs = json_lines([PYTHON, os.path.join(HERE, "vips_loop.py"), image, "--iterations",
+                                 str(INPROC_ITERATIONS), "--warmup", "1"] + save_theirs, env=env)[0]
+            ours_cpu.append(ours["cpu_per_image"])
+            theirs_cpu.append(theirs["cpu_per_image"])
+            ratios.append(ours["cpu_per_image"] / theirs["cpu_per_image"])
+            shrink = ours["shrink_on_load"]
+        rows[name] = {"ours": median(ours_cpu), "theirs": median(theirs_cpu), "ratio": median(ratios),
+                      "shrink": shrink, "limit_rps": CORES / median(theirs_cpu)}
+        log(f"2 in-process {name}: {rows[name]['ours'] * 1e3:.0f} ms vs {rows[name]['theirs'] * 1e3:.0f} ms CPU, "
+            f"ratio {rows[name]['ratio']:.2f}, shrink-on-load {shrink}")
+    return rows
+
+
+def step_shrink(images, quality_dir):
+    """Evidence for tuning: CPU and SSIM of decoding at each JPEG shrink-on-load factor (pyvips, one thread)."""
+    env = dict(os.environ, VIPS_CONCURRENCY="1")
+    rows = {}
+    for name, image in images.items():
+        width, height = (int(v) for v in name.split("x"))
+        scale = min(400 / width, 400 / height)
+        out_w, out_h = round(width * scale), round(height * scale)
+        factors = [k for k in (2, 4, 8) if width // k >= out_w and height // k >= out_h]
+        cpu = {k: [] for k in factors}
+        for round_index in range(INPROC_ROUNDS):
+            for k in factors:
+                save = ["--save-dir", os.path.join(quality_dir, "pyvips")] if round_index == 0 else []
+                line = json_lines([PYTHON, os.path.join(HERE, "vips_loop.py"), image, "--shrink", str(k),
+                                   "--iterations", str(INPROC_ITERATIONS), "--warmup", "1"] + save, env=env)[0]
+                cpu[k].append(line["cpu_per_image"])
+        rows[name] = {k: median(v) for k, v in cpu.items()}
+        for k in factors + [0]:  # lossless copies: the quality each factor costs, without WebP's own loss
+            json_lines([PYTHON, os.path.join(HERE, "vips_loop.py"), image, "--shrink", str(k), "--format", "png",
+                        "--iterations", "1", "--warmup", "0", "--save-dir", os.path.join(quality_dir, "pyvips")],
+                       env=env)
+        log(f"   shrink-on-load {name}: " + ", ".join(f"x{k} {v * 1e3:.0f} ms" for k, v in rows[name].items()))
+    return rows
+
+
+def step_http(images, pipelines, originals, quality_dir):
+    """3. Render throughput over HTTP, a fresh key per request: Rendition vs thumbor x CORES behind nginx."""
+    cases = []
+    for name in images:
+        for connections in (2, 8):
+            if QUICK and connections == 2 and name != "5120x2880":
+                continue
+            cases.append((name, "webp", connections))
+    cases.append(("5120x2880", "jpeg", 8))
+    results = []
+    store_counter = 0
+    for name, fmt, connections in cases:
+        per = {"rendition": [], "thumbor": []}
+        for round_index in range(HTTP_ROUNDS):
+            for kind in ("rendition", "thumbor"):
+                if kind == "rendition":
+                    store_counter += 1
+                    group = rendition_server(pipelines, originals, os.path.join(WORK, "stores", f"http-{store_counter}"))
+                    preset = "thumb400" if fmt == "webp" else "thumb400-jpeg"
+                    prefix = f"/_render/{preset}/c/{name}/"
+                else:
+                    group = thumbor_group(originals)
+                    prefix = f"/unsafe/fit-in/400x400/filters:format({fmt}):quality(80)/c/{name}/"
+                start_group(group)
+                try:
+                    # warm-up: two renders outside the measured keys; keep one output for the quality check
+                    for key in ("w0", "w1"):
+                        status = fetch_status(group.port, f"{prefix}{key}.jpg")
+                        if status not in (200, 301):
+                            raise RuntimeError(f"{kind} answered {status} for {prefix}{key}.jpg")
+                    if round_index == 0 and connections == 8:
+                        path = (f"/{prefix.split('/')[2]}/c/{name}/w0.jpg" if kind == "rendition"
+                                else f"{prefix}w0.jpg")
+                        _, body = fetch(group.port, path)
+                        with open(os.path.join(quality_dir, "http", f"{kind}-{name}.{fmt}"), "wb") as handle:
+                            handle.write(body)
+                    cpu_before = group.cpu_seconds()
+                    result = wrk(group.port, prefix, ".jpg", KEY_COPIES, connections, WRK_SECONDS)
+                    result["cpu_ms"] = (group.cpu_seconds() - cpu_before) * 1e3 / max(1, result["requests"])
+                    result["peak_kb"] = group.peak_kb()
+                finally:
+                    group.stop()
+                if result["requests"] > KEY_COPIES:
+                    result["note"] = "more requests than keys: some were not renders"
+                per[kind].append(result)
+                log(f"3 http {name} {fmt} c={connections} {kind}: {result['rps']:.1f} req/s, "
+                    f"p50 {result['p50_us'] / 1e3:.0f} ms, p99 {result['p99_us'] / 1e3:.0f} ms, "
+                    f"peak {result['peak_kb'] / 1024:.0f} MB, {result['cpu_ms']:.0f} ms CPU per request, "
+                    f"errors {result['errors']}")
+        summary = {"image": name, "format": fmt, "connections": connections}
+        for kind, runs in per.items():
+            summary[kind] = {
+                "rps": median([r["rps"] for r in runs]), "p50": median([r["p50_us"] for r in runs]) / 1e3,
+                "p99": median([r["p99_us"] for r in runs]) / 1e3, "peak_mb": max(r["peak_kb"] for r in runs) / 1024,
+                "errors": sum(r["errors"] for r in runs), "cpu_ms": median([r["cpu_ms"] for r in runs]),
+                "notes": sorted({r.get("note", "") for r in runs} - {""}),
+            }
+        summary["ratio"] = median([a["rps"] / b["rps"] for a, b in zip(per["rendition"], per["thumbor"])])
+        results.append(summary)
+    return results
+
+
+def step_hits(pipelines, originals):
+    """4. Origin hits: `rendition serve` answering a stored rendition vs nginx sending the same file."""
+    store = os.path.join(WORK, "stores", "hits")
+    shutil.rmtree(store, ignore_errors=True)
+    group = start_group(rendition_server(pipelines, originals, store))
+    try:
+        status = fetch_status(group.port, "/_render/thumb400/c/2560x1600/w0.jpg")
+        if status != 301:
+            raise RuntimeError(f"render for the hit test answered {status}")
+    finally:
+        group.stop()
+    if not os.path.isfile(os.path.join(store, "thumb400/c/2560x1600/w0.jpg")):
+        raise RuntimeError("the folder store did not keep the rendition at thumb400/c/2560x1600/w0.jpg")
+    ours, theirs = [], []
+    for _ in range(HIT_ROUNDS):
+        for kind, bucket in (("rendition", ours), ("nginx", theirs)):
+            group = rendition_server(pipelines, originals, store) if kind == "rendition" else nginx_static(store)
+            start_group(group)
+            try:
+                # key count 1: every request asks for /thumb400/c/2560x1600/w0.jpg
+                bucket.append(wrk(group.port, "/thumb400/c/2560x1600/w", ".jpg", 1, 8, HIT_SECONDS))
+            finally:
+                group.stop()
+            log(f"4 hits {kind}: {bucket[-1]['rps']:.0f} req/s, errors {bucket[-1]['errors']}")
+            if bucket[-1]["errors"]:
+                raise RuntimeError(f"{kind} answered {bucket[-1]['errors']} hit requests with an error")
+    return {"ours": median([r["rps"] for r in ours]), "theirs": median([r["rps"] for r in theirs]),
+            "ratio": median([a["rps"] / b["rps"] for a, b in zip(ours, theirs)]),
+            "errors": sum(r["errors"] for r in ours + theirs), "p99": median([r["p99_us"] for r in ours]) / 1e3}
+
+
+def step_stress(pipelines, originals):
+    """5. Eight concurrent renders of the 48 MP JPEG, repeated: peak RSS (VmHWM) of the server after each round."""
+    results = {}
+    for kind in ("rendition", "thumbor"):
+        shutil.rmtree(os.path.join(WORK, "stores", "stress"), ignore_errors=True)
+        group = (rendition_server(pipelines, originals, os.path.join(WORK, "stores", "stress"))
+                 if kind == "rendition" else thumbor_group(originals))
+        start_group(group)
+        peaks, rss, statuses = [], [], []
+        try:
+            for round_index in range(STRESS_ROUNDS):
+                def one(n):
+                    key = f"c/8000x6000/{round_index * 8 + n}.jpg"
+                    path = (f"/_render/thumb400/{key}" if kind == "rendition"
+                            else f"/unsafe/fit-in/400x400/filters:format(webp):quality(80)/{key}")
+                    statuses.append(fetch_status(group.port, path))
+                workers = [threading.Thread(target=one, args=(n,)) for n in range(8)]
+                for worker in workers:
+                    worker.start()
+                for worker in workers:
+                    worker.join()
+                time.sleep(0.5)
+                peaks.append(group.peak_kb() / 1024)
+                rss.append(group.rss_kb() / 1024)
+        finally:
+            group.stop()
+        results[kind] = {"peaks": peaks, "rss": rss, "bad": [s for s in statuses if s not in (200, 301)]}
+        log(f"5 stress {kind}: peak per round {[round(p) for p in peaks]} MB, after {[round(r) for r in rss]} MB")
+    return results
+
+
+class RuntimePeer(BaseHTTPRequestHandler):
+    """The Lambda Runtime API, enough of it for one invocation: next -> one event, then response/error."""
+
+    event = b""
+    answered = None  # (monotonic time, status line of the function's answer)
+    served = False
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        if self.path.endswith("/invocation/next"):
+            if RuntimePeer.served:  # a second poll: the measurement is over and the process is being killed
+                self.send_response(410)
+                self.end_headers()
+                return
+            RuntimePeer.served = True
+            self.send_response(200)
+            self.send_header("Lambda-Runtime-Aws-Request-Id", "bench-1")
+            self.send_header("Lambda-Runtime-Deadline-Ms", str(int((time.time() + 30) * 1000)))
+            self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:r")
+            self.send_header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Sampled=0")
+            self.send_header("Content-Length", str(len(RuntimePeer.event)))
+            self.end_headers()
+            self.wfile.write(RuntimePeer.event)
+        else:
+            self.send_response(404)
+            self.end_headers()
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if "/response" in self.path or "/error" in self.path:
+            RuntimePeer.answered = (time.monotonic(), self.path.rsplit("/", 1)[1], body[:300])
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def step_cold(pipelines, originals):
+    """6. Cold start: exec of the release `bootstrap` -> its answer to one API Gateway v2 render event."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RuntimePeer)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    times, bad = [], []
+    for run_index in range(COLD_RUNS + 1):  # the first run warms the page cache and is not counted
+        key = f"c/2560x1600/{run_index}.jpg"
+        event = {
+            "version": "2.0", "routeKey": "$default", "rawPath": f"/_render/thumb400/{key}", "rawQueryString": "",
+            "headers": {"accept": "image/webp,*/*", "host": "abc.lambda-url.us-east-1.on.aws"},
+            "requestContext": {"http": {"method": "GET", "path": f"/_render/thumb400/{key}", "protocol": "HTTP/1.1",
+                                        "sourceIp": "192.0.2.1", "userAgent": "bench"},
+                               "requestId": f"bench-{run_index}", "routeKey": "$default", "stage": "$default",
+                               "timeEpoch": 1795000000000},
+            "isBase64Encoded": False,
+        }
+        RuntimePeer.event, RuntimePeer.answered, RuntimePeer.served = json.dumps(event).encode(), None, False
+        store = os.path.join(WORK, "stores", f"cold-{run_index}")
+        shutil.rmtree(store, ignore_errors=True)
+        env = {"PATH": "/usr/bin:/bin", "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}", "RENDITION_PIPELINES": pipelines,
+               "RENDITION_SOURCE_PATH": originals, "RENDITION_RENDITIONS_PATH": store, "RENDITION_LOG_LEVEL": "warning",
+               "AWS_LAMBDA_FUNCTION_NAME": "rendition", "AWS_REGION": "us-east-1"}
+        cmd = [os.path.join(BIN, "bootstrap")]
+        record(cmd)
+        start = time.monotonic()
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while RuntimePeer.answered is None and proc.poll() is None and time.monotonic() - start < 60:
+            time.sleep(0.001)
+        answered = RuntimePeer.answered
+        proc.kill()
+        proc.wait()
+        if answered is None:
+            raise RuntimeError(f"bootstrap gave no answer (exit {proc.returncode})")
+        if answered[1] != "response" or b'"statusCode":301' not in answered[2].replace(b" ", b""):
+            bad.append(answered[2][:200])
+        if run_index > 0:
+            times.append(answered[0] - start)
+    server.shutdown()
+    result = {"median_ms": median(times) * 1e3, "min_ms": min(times) * 1e3, "max_ms": max(times) * 1e3, "bad": bad}
+    log(f"6 cold start: median {result['median_ms']:.0f} ms (min {result['min_ms']:.0f}, max {result['max_ms']:.0f})")
+    return result
+
+
+def step_batch(files, pipelines):
+    """7. Batch: `rendition run thumb400 <200 files> --out-dir` vs `xargs -P<cores> vipsthumbnail`."""
+    folder = os.path.join(WORK, "batch", "in")
+    if not os.path.isdir(folder):
+        os.makedirs(folder)
+        for n in range(BATCH_FILES):
+            os.link(files[n % len(files)], os.path.join(folder, f"{n:03d}.jpg"))
+    inputs = sorted(os.path.join(folder, f) for f in os.listdir(folder))
+    out_ours, out_theirs = os.path.join(WORK, "batch", "rendition"), os.path.join(WORK, "batch", "vips")
+    list_file = os.path.join(WORK, "batch", "files.txt")
+    with open(list_file, "w") as handle:
+        handle.write("\n".join(inputs) + "\n")
+    ours = [os.path.join(BIN, "rendition"), "run", "thumb400", *inputs, "--out-dir", out_ours,
+            "--pipelines", pipelines]
+    # -n 10: ten files per vipsthumbnail process, so process start-up is not what is measured
+    theirs = ["sh", "-c", f"xargs -P{CORES} -n 10 vipsthumbnail -s 400x400 -o '{out_theirs}/%s.webp[Q=80,strip]' "
+              f"< '{list_file}'"]
+    a, b = [], []
+    for _ in range(BATCH_ROUNDS):
+        for cmd, bucket, out in ((ours, a, out_ours), (theirs, b, out_theirs)):
+            shutil.rmtree(out, ignore_errors=True)
+            os.makedirs(out)
+            bucket.append(timed(cmd)[0])
+            made = len(os.listdir(out))
+            if made != BATCH_FILES:
+                raise RuntimeError(f"batch wrote {made} files into {out}, not {BATCH_FILES}")
+    result = {"ours": median(a), "theirs": median(b), "ratio": median([y / x for x, y in zip(a, b)])}
+    log(f"7 batch: {result['ours']:.1f} s vs {result['theirs']:.1f} s, speed ratio {result['ratio']:.2f}")
+    return result
+
+
+QUALITY_LABELS = {
+    "engine": "Rendition engine, in process",
+    "pyvips": "bare libvips `thumbnail` (pyvips)",
+    "cli/r": "`rendition run` (CLI)",
+    "cli/v": "`vipsthumbnail`",
+    "http/rendition": "Rendition over HTTP",
+    "http/thumbor": "thumbor over HTTP",
+}
+
+
+def quality_outputs(images, quality_dir):
+    """(image name, label, shrink factor or None, path) of every rendition kept for the quality table."""
+    found = []
+    for folder in ("engine", "pyvips", "cli", "http"):
+        directory = os.path.join(quality_dir, folder)
+        for entry in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
+            stem, extension = os.path.splitext(entry)
+            for name in images:
+                if stem == name:
+                    found.append((name, QUALITY_LABELS[folder], None, os.path.join(directory, entry)))
+                elif folder == "pyvips" and stem.startswith(name + "-s"):
+                    k = int(stem.rsplit("-s", 1)[1])
+                    found.append((name, f"libvips jpegload shrink ×{k} + lanczos3 (pyvips)", k,
+                                  os.path.join(directory, entry)))
+                elif stem.endswith("-" + name):
+                    label = QUALITY_LABELS.get(f"{folder}/{stem[:-len(name) - 1]}", stem)
+                    found.append((name, label, None, os.path.join(directory, entry)))
+    return found
+
+
+def step_quality(images, quality_dir):
+    """SSIM of each kept rendition against full-size decode + lanczos3 to the same size (scikit-image)."""
+    import numpy
+    import pyvips
+    from skimage.metrics import structural_similarity
+
+    def array(image):
+        image = image[:3] if image.bands > 3 else image
+        return numpy.ndarray(buffer=image.write_to_memory(), dtype=numpy.uint8,
+                             shape=[image.height, image.width, image.bands])
+
+    rows = []
+    for name, original in images.items():
+        full, references = None, {}
+        for image_name, label, shrink, path in quality_outputs(images, quality_dir):
+            if image_name != name:
+                continue
+            out = pyvips.Image.new_from_file(path)
+            size = (out.width, out.height)
+            if size not in references:
+                if full is None:
+                    full = pyvips.Image.new_from_file(original).autorot()
+                ref = full.resize(out.width / full.width, vscale=out.height / full.height, kernel="lanczos3")
+                references[size] = array(ref)
+            score = structural_similarity(references[size], array(out), channel_axis=2, data_range=255)
+            rows.append({"image": name, "label": label, "shrink": shrink, "format": os.path.splitext(path)[1][1:],
+                         "size": f"{size[0]}x{size[1]}", "ssim": score})
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Report
+
+
+def version(cmd):
+    try:
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        return (result.stdout + result.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "?"
+
+
+def machine_line():
+    cpu = "?"
+    with open("/proc/cpuinfo") as handle:
+        for line in handle:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as handle:
+        memory = int(handle.readline().split()[1]) / 1024 / 1024
+    import pyvips
+    thumbor = version([os.path.join(VENV_BIN, "thumbor"), "--version"])
+    return (f"{platform.node()}: {platform.system()} {platform.release()} {platform.machine()}, {cpu}, {CORES} cores, "
+            f"{memory:.0f} GiB; libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}, "
+            f"{version(['swift', '--version'])}, thumbor {thumbor}, {version(['wrk', '--version']).split(' [')[0]}, "
+            f"{version(['nginx', '-v'])}; Python {platform.python_version()}")
+
+
+def load_average():
+    with open("/proc/loadavg") as handle:
+        return " ".join(handle.read().split()[:3])
+
+
+def verdict(ok):
+    return "yes" if ok else "**no**"
+
+
+def report(results, images, started, load_start, elapsed):
+    lines = []
+    add = lines.append
+    mode = "quick mode (BENCH_QUICK=1: short runs, few rounds)" if QUICK else "full run"
+    add(f"# `make bench` — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, {mode}")
+    add("")
+    add(f"Machine: {machine_line()}")
+    add(f"Load average at start {load_start}, at end {load_average()}; took {elapsed / 60:.1f} min. The machine may "
+        f"be shared: absolute figures are only context, the ratios come from interleaved runs (A B A B).")
+    add("")
+    add("| # | measurement | input | Rendition | reference | ratio | target | met |")
+    add("|---|---|---|---|---|---|---|---|")
+    inproc = results.get("inproc", {})
+    for row in results.get("cli", []):
+        add(f"| 1 | CLI wall, `rendition run` vs `vipsthumbnail` ({row['format']}) | {row['image']} | "
+            f"{row['wall'][0] * 1e3:.0f} ms | {row['wall'][1] * 1e3:.0f} ms | {row['wall_ratio']:.2f} | ≤ 1.1 | "
+            f"{verdict(row['wall_ratio'] <= 1.1)} |")
+        add(f"| 1 | CLI CPU (user + system) ({row['format']}) | {row['image']} | {row['cpu'][0] * 1e3:.0f} ms | "
+            f"{row['cpu'][1] * 1e3:.0f} ms | {row['cpu'][0] / row['cpu'][1]:.2f} | — | |")
+        add(f"| 1 | CLI peak RSS ({row['format']}) | {row['image']} | {row['rss'][0] / 1024:.0f} MB | "
+            f"{row['rss'][1] / 1024:.0f} MB | {row['rss_ratio']:.2f} | — | |")
+    for name, row in inproc.items():
+        add(f"| 2 | in-process CPU per render, 1 thread, vs bare pyvips loop (webp) | {name} | "
+            f"{row['ours'] * 1e3:.0f} ms (shrink-on-load ×{row['shrink']}) | {row['theirs'] * 1e3:.0f} ms | "
+            f"{row['ratio']:.2f} | ≤ 1.0 | {verdict(row['ratio'] <= 1.0)} |")
+    for row in results.get("http", []):
+        ours, theirs = row["rendition"], row["thumbor"]
+        limit = inproc.get(row["image"], {}).get("limit_rps") if row["format"] == "webp" else None
+        limit_text = f"; machine limit {limit:.1f} req/s ({limit and ours['rps'] / limit:.0%} reached)" if limit else ""
+        target = "≥ 1.6" if row["connections"] == 8 else "—"
+        ok = verdict(row["ratio"] >= 1.6 and ours["p99"] <= 2 * ours["p50"]) if row["connections"] == 8 else ""
+        add(f"| 3 | HTTP renders ({row['format']}), c = {row['connections']}, vs thumbor ×{CORES} | {row['image']} | "
+            f"{ours['rps']:.1f} req/s, p50 {ours['p50']:.0f} ms, p99 {ours['p99']:.0f} ms, peak {ours['peak_mb']:.0f} MB"
+            f"{limit_text} | {theirs['rps']:.1f} req/s, p50 {theirs['p50']:.0f} ms, p99 {theirs['p99']:.0f} ms, "
+            f"peak {theirs['peak_mb']:.0f} MB | {row['ratio']:.2f} | {target} (and p99 ≤ 2 × p50) | {ok} |")
+    if "hits" in results:
+        hits = results["hits"]
+        add(f"| 4 | origin hits, c = 8, vs nginx (same file) | 400 px WebP | {hits['ours']:.0f} req/s | "
+            f"{hits['theirs']:.0f} req/s | {hits['ratio']:.2f} | ≥ 0.5 | {verdict(hits['ratio'] >= 0.5)} |")
+    if "stress" in results:
+        ours, theirs = results["stress"]["rendition"], results["stress"]["thumbor"]
+        growth = ours["peaks"][-1] - ours["peaks"][0]
+        add(f"| 5 | peak RSS, 8 concurrent renders × {STRESS_ROUNDS} rounds (VmHWM per round) | 8000x6000 | "
+            f"{' → '.join(f'{p:.0f}' for p in ours['peaks'])} MB | thumbor ×{CORES}: "
+            f"{' → '.join(f'{p:.0f}' for p in theirs['peaks'])} MB | {ours['peaks'][-1] / theirs['peaks'][-1]:.2f} | "
+            f"≤ 300 MB, no growth | {verdict(ours['peaks'][-1] <= 300 and growth < 10)} |")
+    if "cold" in results:
+        cold = results["cold"]
+        add(f"| 6 | Lambda `bootstrap` cold start → first answered invocation (median of {COLD_RUNS}) | "
+            f"2560x1600 | {cold['median_ms']:.0f} ms (min {cold['min_ms']:.0f}, max {cold['max_ms']:.0f}) | — | — | "
+            f"≤ 300 ms | {verdict(cold['median_ms'] <= 300 and not cold['bad'])} |")
+    if "batch" in results:
+        batch = results["batch"]
+        add(f"| 7 | batch of {BATCH_FILES}, `rendition run` vs `xargs -P{CORES} vipsthumbnail` (speed) | "
+            f"{BATCH_FILES} wallpapers | {batch['ours']:.1f} s | {batch['theirs']:.1f} s | {batch['ratio']:.2f} | "
+            f"≥ 1.0 | {verdict(batch['ratio'] >= 1.0)} |")
+    add("")
+    add("Ratios: 1 and 2 are Rendition ÷ reference (lower is better); 3, 4 and 7 are Rendition's speed ÷ the "
+        "reference's (higher is better); 5 is Rendition's last-round peak ÷ thumbor's. Each ratio is the median of "
+        "the per-round ratios (1–4, 7) or of medians.")
+    if results.get("quality"):
+        add("")
+        add("## Quality and the cost of shrink-on-load")
+        add("")
+        add("SSIM of each rendition against a reference made by full-size decode + lanczos3 to the same size "
+            "(scikit-image, 1.0 = identical). CPU is per image on one libvips thread (measurement 2).")
+        add("")
+        add("| input | rendition | format | size | SSIM | CPU per image |")
+        add("|---|---|---|---|---|---|")
+        for row in results["quality"]:
+            cpu = ""
+            if row["shrink"]:
+                cpu = f"{results.get('shrink', {}).get(row['image'], {}).get(row['shrink'], float('nan')) * 1e3:.0f} ms"
+            elif row["label"] == QUALITY_LABELS["engine"] and row["image"] in inproc:
+                cpu = f"{inproc[row['image']]['ours'] * 1e3:.0f} ms (shrink-on-load ×{inproc[row['image']]['shrink']})"
+            elif row["label"] == QUALITY_LABELS["pyvips"] and row["image"] in inproc:
+                cpu = f"{inproc[row['image']]['theirs'] * 1e3:.0f} ms"
+            if row["format"] != "webp":
+                cpu = ""  # CPU was measured on the WebP runs
+            add(f"| {row['image']} | {row['label']} | {row['format']} | {row['size']} | {row['ssim']:.4f} | {cpu} |")
+    if "http" in results:
+        add("")
+        add("## HTTP details")
+        add("")
+        for row in results["http"]:
+            for kind in ("rendition", "thumbor"):
+                data = row[kind]
+                notes = "; ".join(data["notes"])
+                add(f"- {row['image']} {row['format']} c={row['connections']} {kind}: {data['rps']:.1f} req/s, "
+                    f"server CPU {data['cpu_ms']:.0f} ms per request, errors {data['errors']}"
+                    f"{'; ' + notes if notes else ''}")
+    if "stress" in results:
+        add("")
+        add("Stress, RSS after each round (VmRSS): Rendition "
+            + " → ".join(f"{r:.0f}" for r in results["stress"]["rendition"]["rss"]) + " MB; thumbor "
+            + " → ".join(f"{r:.0f}" for r in results["stress"]["thumbor"]["rss"]) + " MB. Non-2xx/3xx answers: "
+            + f"{results['stress']['rendition']['bad'] or 'none'} / {results['stress']['thumbor']['bad'] or 'none'}.")
+    if results.get("errors"):
+        add("")
+        add("## Measurements that failed")
+        add("")
+        for step, error in results["errors"].items():
+            add(f"- {step}: {error}")
+    add("")
+    add("## Commands")
+    add("")
+    add(f"`$WORK` = {WORK}, `$BIN` = {BIN}, `$VENV` = {VENV_BIN}; `N` is the key, fresh per request.")
+    add("")
+    add("```")
+    lines.extend(COMMANDS)
+    add("```")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    for tool in ("vipsthumbnail", "vips", "wrk", "nginx", "apt-get", "dpkg-deb"):
+        if not shutil.which(tool):
+            sys.exit(f"bench: {tool} is missing; run `make bench` (benchmarks/run.sh installs it)")
+    for binary in ("rendition", "bootstrap", "rendition-bench"):
+        if not os.access(os.path.join(BIN, binary), os.X_OK):
+            sys.exit(f"bench: {BIN}/{binary} is missing; run `make bench` (it builds the release binaries)")
+    started, load_start = time.time(), load_average()
+    os.makedirs(WORK, exist_ok=True)
+    shutil.rmtree(os.path.join(WORK, "stores"), ignore_errors=True)
+    shutil.rmtree(os.path.join(WORK, "nginx"), ignore_errors=True)
+    images, batch_files = prepare_inputs()
+    pipelines = write_pipelines()
+    originals = make_originals(images)
+    quality_dir = os.path.join(WORK, "quality")
+    shutil.rmtree(quality_dir, ignore_errors=True)
+    for folder in ("engine", "pyvips", "cli", "http"):
+        os.makedirs(os.path.join(quality_dir, folder))
+    out = os.path.join(quality_dir, "cli")
+    log(f"{'quick' if QUICK else 'full'} run; images: " + ", ".join(images))
+
+    results = {"errors": {}}
+    steps = [
+        (1, "cli", lambda: step_cli(images, pipelines, out)),
+        (2, "inproc", lambda: step_inprocess(images, pipelines, quality_dir)),
+        (2, "shrink", lambda: step_shrink(images, quality_dir)),
+        (3, "http", lambda: step_http(images, pipelines, originals, quality_dir)),
+        (4, "hits", lambda: step_hits(pipelines, originals)),
+        (5, "stress", lambda: step_stress(pipelines, originals)),
+        (6, "cold", lambda: step_cold(pipelines, originals)),
+        (7, "batch", lambda: step_batch(batch_files, pipelines)),
+    ]
+    for number, key, step in steps:
+        if ONLY and number not in ONLY:
+            continue
+        try:
+            results[key] = step()
+        except Exception as error:  # one failed measurement must not lose the others
+            log(f"{key} failed: {error}")
+            results["errors"][key] = str(error).strip().splitlines()[0][:300] if str(error).strip() else repr(error)
+    try:
+        results["quality"] = step_quality(images, quality_dir)
+    except Exception as error:
+        results["errors"]["quality"] = str(error)[:300]
+
+    text = report(results, images, started, load_start, time.time() - started)
+    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+    with open(RESULTS, "w") as handle:
+        handle.write(text)
+    print()
+    print(text)
+    log(f"written to {os.path.relpath(RESULTS, ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# `make bench`: installs the peers, builds Rendition in release, then runs benchmarks/bench.py, which downloads the
+# inputs, measures everything interleaved and writes benchmarks/results/latest.md. BENCH_QUICK=1 for a short run.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/opt/swift/usr/bin"
+
+# Debian packages: wrk (load), nginx (static peer and thumbor's balancer), libvips-tools (vipsthumbnail, vips).
+APT_PACKAGES=(wrk nginx libvips-tools libvips-dev libwebp-dev libexif-dev pkg-config)
+# PyPI, in a virtualenv of our own: pyvips (bare libvips loop), thumbor 7 (the peer), scikit-image (SSIM).
+PIP_PACKAGES=(pyvips 'thumbor==7.*' scikit-image)
+VENV=benchmarks/.venv
+
+missing=()
+for package in "${APT_PACKAGES[@]}"; do
+    dpkg -s "$package" 2>/dev/null | grep -q "Status: install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    echo "bench: installing ${missing[*]}"
+    sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
+
+if ! command -v python3 >/dev/null; then
+    echo "bench: python3 is missing; install it (apt-get install python3 python3-venv)" >&2
+    exit 1
+fi
+if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c "import pyvips, thumbor, skimage" 2>/dev/null; then
+    echo "bench: installing ${PIP_PACKAGES[*]} into $VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "${PIP_PACKAGES[@]}"
+fi
+
+# Release builds, as users run them. One product at a time keeps the peak memory of a 2-core machine low.
+for product in rendition bootstrap rendition-bench; do
+    echo "bench: swift build -c release --product $product"
+    swift build -c release --product "$product"
+done
+BENCH_BIN="$(swift build -c release --show-bin-path)"
+export BENCH_BIN
+
+exec "$VENV/bin/python" benchmarks/bench.py
