@@ -116,14 +116,7 @@ struct S3Harness {
     /// or a storage status, never anything else, and every object in the rendition bucket, read back
     /// with an independent client, is a whole image. Retrying the failures eventually renders them all.
     @Test func chaoticStorageNeverLeavesAPartialRendition() async throws {
-        let port = freePort()
-        let chaos = try HelperProcess(
-            [
-                "python3", Repository.root().appendingPathComponent("Tests/S3StorageTests/fault_proxy.py").path,
-                String(port), try Moto.endpoint, "chaos", "0.33",
-            ],
-            port: port
-        ) { isListening(port) }
+        let chaos = try faultProxy("chaos", "0.33")
         let harness = try S3Harness(endpoint: "http://127.0.0.1:\(chaos.port)", storageTimeout: .seconds(1))
         let photo = try Fixtures.jpeg(Fixtures.photo(width: 1200, height: 900))
         let count = 10
@@ -174,14 +167,7 @@ struct S3Harness {
     }
 
     @Test func storageDeniedIsA502() async throws {
-        let port = freePort()
-        let deny = try HelperProcess(
-            [
-                "python3", Repository.root().appendingPathComponent("Tests/S3StorageTests/fault_proxy.py").path,
-                String(port), try Moto.endpoint, "deny",
-            ],
-            port: port
-        ) { isListening(port) }
+        let deny = try faultProxy("deny")
         let harness = try S3Harness(endpoint: "http://127.0.0.1:\(deny.port)")
         try await harness.test { client in
             let response = try await client.execute(uri: "/_render/thumbnail/a.jpg", method: .get)
@@ -205,14 +191,7 @@ struct S3Harness {
     }
 
     @Test func aSlowEndpointIsA504() async throws {
-        let port = freePort()
-        let slow = try HelperProcess(
-            [
-                "python3", Repository.root().appendingPathComponent("Tests/S3StorageTests/fault_proxy.py").path,
-                String(port), try Moto.endpoint, "slow", "60",
-            ],
-            port: port
-        ) { isListening(port) }
+        let slow = try faultProxy("slow", "60")
         let harness = try S3Harness(endpoint: "http://127.0.0.1:\(slow.port)", storageTimeout: .seconds(1))
         try await harness.test { client in
             let response = try await client.execute(uri: "/_render/thumbnail/a.jpg", method: .get)

@@ -31,13 +31,6 @@ func withStore<T>(
 }
 
 /// Runs the fault proxy in front of moto in `mode`.
-func faultProxy(_ mode: String, _ count: String = "1") throws -> HelperProcess {
-    let port = freePort()
-    let script = Repository.root().appendingPathComponent("Tests/S3StorageTests/fault_proxy.py").path
-    return try HelperProcess(["python3", script, String(port), try Moto.endpoint, mode, count], port: port) {
-        isListening(port)
-    }
-}
 
 @Suite struct S3LocationTests {
     @Test func pathAndVirtualHostedURLs() {
@@ -201,7 +194,8 @@ func faultProxy(_ mode: String, _ count: String = "1") throws -> HelperProcess {
             }
             #expect(error?.code == .unavailable)
         }
-        #expect(ContinuousClock.now - start < .seconds(30), "refused connections fail without waiting for request timeouts")
+        #expect(
+            ContinuousClock.now - start < .seconds(30), "refused connections fail without waiting for request timeouts")
     }
 
     @Test func aSlowEndpointTimesOut() async throws {

@@ -138,3 +138,12 @@ public enum Moto {
         return name
     }
 }
+
+/// `Tests/S3StorageTests/fault_proxy.py` in front of moto, in `mode` (see the script for modes and `count`).
+public func faultProxy(_ mode: String, _ count: String = "1") throws -> HelperProcess {
+    let port = freePort()
+    let script = Repository.root().appendingPathComponent("Tests/S3StorageTests/fault_proxy.py").path
+    return try HelperProcess(["python3", script, String(port), try Moto.endpoint, mode, count], port: port) {
+        isListening(port)
+    }
+}
