@@ -115,7 +115,7 @@ final class Workspace {
         let text = try CLI.run(["plan", "thumbnail", "--input", "photo.jpg"], in: workspace.url)
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout.contains("jpeg 3000×4000, orientation 6"), "stored size: the camera held it sideways")
-        #expect(text.stdout.contains("shrink-on-load: 4 (decoded at 1/4 scale)"))
+        #expect(text.stdout.contains("shrink-on-load: 8 (decoded at 1/8 scale)"))
         #expect(text.stdout.contains("→ webp 400×300"))
         #expect(try workspace.files() == ["photo.jpg"], "a dry run writes nothing")
 
@@ -124,9 +124,9 @@ final class Workspace {
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let input = try #require(object["input"] as? [String: Any])
         let output = try #require(object["output"] as? [String: Any])
-        #expect(input["shrinkOnLoad"] as? Int == 4 && input["orientation"] as? Int == 6)
+        #expect(input["shrinkOnLoad"] as? Int == 8 && input["orientation"] as? Int == 6)
         #expect(
-            output["width"] as? Int == 400 && output["height"] as? Int == 300 && output["decodedWidth"] as? Int == 750)
+            output["width"] as? Int == 400 && output["height"] as? Int == 300 && output["decodedWidth"] as? Int == 375)
         #expect(try SniffResult(workspace.read("out/t.webp")) == .supported(.webp))
     }
 

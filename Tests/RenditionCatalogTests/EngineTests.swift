@@ -25,7 +25,7 @@ import Vips
         let input = try Fixtures.jpeg(
             Fixtures.stored(Fixtures.upright(width: width, height: height), orientation: orientation))
         let result = try await render("thumbnail", input)
-        #expect(result.report.shrinkOnLoad == 2, "2000 → 400 shrinks 5×: decode at 1/2")
+        #expect(result.report.shrinkOnLoad == 4, "2000 → 400 shrinks 5×: decode at 1/4, 500 px")
         #expect((result.width, result.height) == (landscape ? (400, 300) : (300, 400)))
         let output = try Fixtures.decode(result.bytes)
         #expect(try Marker.corners(of: output) == [.red, .blue, .grey, .grey])

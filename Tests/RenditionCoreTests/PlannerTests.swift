@@ -32,7 +32,11 @@ struct Scale: TransformStage {
         return result
     }
     func apply(to image: VipsImage, context: StageContext) throws -> VipsImage {
-        try image.resized(horizontalScale: factor, verticalScale: factor, kernel: .linear)
+        // The factor is relative to the original; the decoder may already have shrunk the image.
+        let width = Int(Double(context.input.width) * factor)
+        let scale = Double(width) / Double(image.width)
+        context.resolutionScale = 1
+        return try image.resized(horizontalScale: scale, verticalScale: scale, kernel: .linear)
     }
 }
 

@@ -27,8 +27,9 @@ import Vips
         let renderer = try Renderer(threads: 2)
         let input = try Fixtures.jpeg(Fixtures.photo(width: 1600, height: 1200))
         let result = try await renderer.render(plan("0.1"), input: input)
-        #expect(result.report.shrinkOnLoad == 4, "0.1 leaves a factor of 2.5 after a 4× shrink")
-        #expect(result.report.loadedWidth == 400 && result.report.loadedHeight == 300)
+        #expect(result.report.shrinkOnLoad == 8, "0.1 leaves a factor of 1.25 after an 8× shrink")
+        #expect(result.report.loadedWidth == 200 && result.report.loadedHeight == 150)
+        #expect(result.width == 160 && result.height == 120)
         #expect(result.mediaType == "image/png" && SniffResult(result.bytes) == .supported(.png))
         try await renderer.shutdown()
     }

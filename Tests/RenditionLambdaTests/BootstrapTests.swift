@@ -37,7 +37,9 @@ final class TaskRoot: @unchecked Sendable {
 }
 
 /// Runs `bootstrap` against a Runtime API peer on `port`.
-func startBootstrap(port: Int, root: TaskRoot, binary: URL = bootstrapBinary, extra: [String: String] = [:], drain: Bool = true) throws -> (
+func startBootstrap(
+    port: Int, root: TaskRoot, binary: URL = bootstrapBinary, extra: [String: String] = [:], drain: Bool = true
+) throws -> (
     Process, Pipe
 ) {
     let process = Process()

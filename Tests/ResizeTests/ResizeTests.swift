@@ -79,9 +79,10 @@ import Vips
     }
 
     @Test(arguments: [
-        (1.0, 1), (0.6, 1), (0.3, 1), (0.25, 2), (0.2, 2), (0.125, 4), (0.1, 4), (0.0625, 8), (0.01, 8), (2.0, 1),
+        (1.0, 1), (0.6, 1), (0.5, 2), (0.3, 2), (0.25, 4), (0.2, 4), (0.13, 4), (0.125, 8), (0.1, 8), (0.01, 8),
+        (2.0, 1),
     ])
-    func shrinkFactorLeavesAFactorOfTwo(scale: Double, shrink: Int) {
+    func shrinkFactorLeavesTheDecodedImageAtLeastTheOutputSize(scale: Double, shrink: Int) {
         #expect(PipelinePlan.shrinkFactor(forScale: scale) == shrink)
     }
 
