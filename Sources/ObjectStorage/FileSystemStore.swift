@@ -1,6 +1,7 @@
 internal import Crypto
 public import Foundation
 internal import NIOPosix
+internal import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -19,6 +20,9 @@ internal import NIOPosix
 public struct FileSystemStore: ObjectStore {
     public let root: URL
     private let internalFolder = ".rendition"
+    /// The root with symbolic links resolved, once: every path read or written must resolve under it.
+    private let realRoot: String
+    private let metadataCache = MetadataCache()
 
     /// A store rooted at `root`, created if missing.
     public init(root: URL) throws(StorageError) {
@@ -32,37 +36,28 @@ public struct FileSystemStore: ObjectStore {
         } catch {
             throw StorageError(.unavailable, "Cannot create the store folder \(root.path).", cause: Described(error))
         }
+        realRoot = Self.resolved(self.root.path)
     }
 
     public var description: String { "fs:\(root.path)" }
 
     public func get(_ key: ObjectKey, maxBytes: Int) async throws(StorageError) -> StoredObject? {
         try await blocking { () throws(StorageError) in
-            let path = try location(of: key)
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path.path),
-                attributes[.type] as? FileAttributeType == .typeRegular
-            else { return nil }
-            let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
-            guard size <= maxBytes else {
-                throw StorageError(.tooLarge, "The object is \(size) bytes, over the limit of \(maxBytes).")
+            guard let file = try openChecked(key) else { return nil }
+            defer { close(file.descriptor) }
+            guard file.size <= maxBytes else {
+                throw StorageError(.tooLarge, "The object is \(file.size) bytes, over the limit of \(maxBytes).")
             }
-            guard let data = FileManager.default.contents(atPath: path.path) else { return nil }
-            let body = [UInt8](data)
-            guard body.count <= maxBytes else {
-                throw StorageError(.tooLarge, "The object is \(body.count) bytes, over the limit of \(maxBytes).")
-            }
-            return StoredObject(metadata: metadata(for: key, attributes: attributes, head: body.prefix(16)), body: body)
+            let body = try readAll(file)
+            return StoredObject(metadata: metadata(for: key, file: file, head: body.prefix(16)), body: body)
         }
     }
 
     public func head(_ key: ObjectKey) async throws(StorageError) -> ObjectMetadata? {
         try await blocking { () throws(StorageError) in
-            let path = try location(of: key)
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path.path),
-                attributes[.type] as? FileAttributeType == .typeRegular
-            else { return nil }
-            let head = FileHandle(forReadingAtPath: path.path).flatMap { try? $0.read(upToCount: 16) } ?? Data()
-            return metadata(for: key, attributes: attributes, head: [UInt8](head)[...])
+            guard let file = try openChecked(key) else { return nil }
+            defer { close(file.descriptor) }
+            return metadata(for: key, file: file, head: nil)
         }
     }
 
@@ -147,6 +142,20 @@ public struct FileSystemStore: ObjectStore {
 
     /// The file for `key`, after checking that it stays inside the root even through symbolic links.
     func location(of key: ObjectKey) throws(StorageError) -> URL {
+        let path = try spelledLocation(of: key)
+        // The deepest existing ancestor (or the file itself) must resolve inside the root.
+        var probe = path
+        while !FileManager.default.fileExists(atPath: probe.path) && probe.path.count > root.path.count {
+            probe.deleteLastPathComponent()
+        }
+        guard isInsideRoot(Self.resolved(probe.path)) else {
+            throw StorageError(.invalidKey, "The key leads outside the store through a symbolic link.")
+        }
+        return path
+    }
+
+    /// The file for `key` by its spelling alone: refuses keys the folder store cannot hold.
+    private func spelledLocation(of key: ObjectKey) throws(StorageError) -> URL {
         if key.rawValue.contains("//") || key.rawValue.hasSuffix("/") {
             throw StorageError(
                 .invalidKey, "The folder store cannot hold keys with empty path segments ('//' or a trailing '/').")
@@ -155,18 +164,7 @@ public struct FileSystemStore: ObjectStore {
         guard first != internalFolder else {
             throw StorageError(.invalidKey, "Keys cannot start with \(internalFolder)/, which the store uses itself.")
         }
-        let path = root.appendingPathComponent(key.rawValue)
-        let realRoot = resolved(root.path)
-        // The deepest existing ancestor (or the file itself) must resolve inside the root.
-        var probe = path
-        while !FileManager.default.fileExists(atPath: probe.path) && probe.path.count > root.path.count {
-            probe.deleteLastPathComponent()
-        }
-        let real = resolved(probe.path)
-        guard real == realRoot || real.hasPrefix(realRoot + "/") else {
-            throw StorageError(.invalidKey, "The key leads outside the store through a symbolic link.")
-        }
-        return path
+        return root.appendingPathComponent(key.rawValue)
     }
 
     private func sidecarLocation(of key: ObjectKey) -> URL {
@@ -174,10 +172,85 @@ public struct FileSystemStore: ObjectStore {
             key.rawValue + ".json")
     }
 
-    private func resolved(_ path: String) -> String {
+    private func isInsideRoot(_ real: String) -> Bool {
+        real == realRoot || real.hasPrefix(realRoot + "/")
+    }
+
+    private static func resolved(_ path: String) -> String {
         guard let real = realpath(path, nil) else { return path }
         defer { free(real) }
         return String(cString: real)
+    }
+
+    /// The object's file, opened for reading, or `nil` if there is none (or it is not a regular file).
+    ///
+    /// The check that it lies under the root is made on the opened file itself (its path as the kernel
+    /// resolved it), so a symbolic link swapped in between the check and the read cannot lead outside.
+    private func openChecked(_ key: ObjectKey) throws(StorageError) -> OpenFile? {
+        let path = try spelledLocation(of: key).path
+        // Non-blocking, so a FIFO planted in the folder cannot hang a reader; regular files ignore it.
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard descriptor >= 0 else {
+            let code = errno
+            guard code == ENOENT || code == ENOTDIR else {
+                throw StorageError(.unavailable, "Cannot open the object \(key).", cause: Errno(code))
+            }
+            // A miss: still refuse a key whose folders lead outside the root, so misses and escapes differ.
+            _ = try location(of: key)
+            return nil
+        }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+            close(descriptor)
+            return nil
+        }
+        guard isInsideRoot(Self.resolved(descriptor: descriptor) ?? Self.resolved(path)) else {
+            close(descriptor)
+            throw StorageError(.invalidKey, "The key leads outside the store through a symbolic link.")
+        }
+        return OpenFile(
+            descriptor: descriptor,
+            identity: FileIdentity(
+                device: UInt64(status.st_dev), inode: UInt64(status.st_ino), size: Int64(status.st_size),
+                modifiedSeconds: Int64(status.st_mtim.tv_sec), modifiedNanoseconds: Int64(status.st_mtim.tv_nsec)))
+    }
+
+    /// The path of an open file as the kernel resolved it, or `nil` where `/proc` is not mounted.
+    private static func resolved(descriptor: Int32) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink("/proc/self/fd/\(descriptor)", &buffer, Int(PATH_MAX))
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The whole file: its size was taken when it was opened, and the object cannot change under the
+    /// descriptor (puts replace the file, never write into it).
+    private func readAll(_ file: OpenFile) throws(StorageError) -> [UInt8] {
+        var failure: Int32 = 0
+        let body = [UInt8](unsafeUninitializedCapacity: file.size) { buffer, count in
+            count = 0
+            while count < file.size {
+                let result = pread(file.descriptor, buffer.baseAddress! + count, file.size - count, off_t(count))
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                if result == 0 { return }
+                count += result
+            }
+        }
+        guard failure == 0 else { throw StorageError(.unavailable, "Cannot read the object.", cause: Errno(failure)) }
+        guard body.count == file.size else {
+            throw StorageError(.unavailable, "The object was cut short while it was read; try again.")
+        }
+        return body
+    }
+
+    private func readHead(_ file: OpenFile) -> ArraySlice<UInt8> {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let count = bytes.withUnsafeMutableBytes { pread(file.descriptor, $0.baseAddress!, 16, 0) }
+        return bytes.prefix(max(0, count))
     }
 
     // MARK: Files
@@ -226,21 +299,32 @@ public struct FileSystemStore: ObjectStore {
         }
     }
 
-    private func metadata(for key: ObjectKey, attributes: [FileAttributeKey: Any], head: ArraySlice<UInt8>)
-        -> ObjectMetadata
-    {
-        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
-        let modified = attributes[.modificationDate] as? Date ?? Date(timeIntervalSince1970: 0)
+    /// The metadata of an open object: the sidecar's, cached per key while the file stays the same
+    /// (a put renames a new file into place, so a changed object has a new inode), or, for files put by
+    /// hand, a type guessed from the first bytes and an ETag from size and modification time.
+    /// `head` is the body's first bytes when the caller has read them.
+    private func metadata(for key: ObjectKey, file: OpenFile, head: ArraySlice<UInt8>?) -> ObjectMetadata {
+        if let cached = metadataCache.metadata(for: key.rawValue, file: file.identity) { return cached }
+        let modified = Date(
+            timeIntervalSince1970: Double(file.identity.modifiedSeconds) + Double(file.identity.modifiedNanoseconds)
+                / 1e9)
+        let metadata: ObjectMetadata
         if let data = FileManager.default.contents(atPath: sidecarLocation(of: key).path),
             let sidecar = try? JSONDecoder().decode(Sidecar.self, from: data)
         {
-            return ObjectMetadata(
+            metadata = ObjectMetadata(
                 contentType: sidecar.contentType, cacheControl: sidecar.cacheControl, etag: sidecar.etag,
-                lastModified: modified, size: size, userMetadata: sidecar.userMetadata)
+                lastModified: modified, size: file.size, userMetadata: sidecar.userMetadata)
+        } else {
+            let bytes = head ?? readHead(file)
+            let etag =
+                "\"\(String(Int(modified.timeIntervalSince1970 * 1000), radix: 16))-\(String(file.size, radix: 16))\""
+            metadata = ObjectMetadata(
+                contentType: MediaType.guess(bytes), cacheControl: nil, etag: etag, lastModified: modified,
+                size: file.size)
         }
-        let etag = "\"\(String(Int(modified.timeIntervalSince1970 * 1000), radix: 16))-\(String(size, radix: 16))\""
-        return ObjectMetadata(
-            contentType: MediaType.guess(head), cacheControl: nil, etag: etag, lastModified: modified, size: size)
+        metadataCache.insert(metadata, for: key.rawValue, file: file.identity)
+        return metadata
     }
 
     private struct Sidecar: Codable {
@@ -260,6 +344,43 @@ public struct FileSystemStore: ObjectStore {
             throw error
         } catch {
             throw StorageError(.unavailable, "The file store failed.", cause: Described(error))
+        }
+    }
+}
+
+/// An open object file and what `fstat` said about it.
+private struct OpenFile {
+    let descriptor: Int32
+    let identity: FileIdentity
+    var size: Int { Int(identity.size) }
+}
+
+/// What tells one version of a file from another: a put renames a new file into place.
+private struct FileIdentity: Hashable, Sendable {
+    let device: UInt64
+    let inode: UInt64
+    let size: Int64
+    let modifiedSeconds: Int64
+    let modifiedNanoseconds: Int64
+}
+
+/// Metadata read from sidecars, per key, valid while the key's file is the same file. Bounded: when it
+/// is full it starts again empty, which costs one sidecar read per key and never a wrong answer.
+private final class MetadataCache: Sendable {
+    static let capacity = 8192
+    private let entries = Mutex<[String: (file: FileIdentity, metadata: ObjectMetadata)]>([:])
+
+    func metadata(for key: String, file: FileIdentity) -> ObjectMetadata? {
+        entries.withLock { entries in
+            guard let entry = entries[key], entry.file == file else { return nil }
+            return entry.metadata
+        }
+    }
+
+    func insert(_ metadata: ObjectMetadata, for key: String, file: FileIdentity) {
+        entries.withLock { entries in
+            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+            entries[key] = (file, metadata)
         }
     }
 }

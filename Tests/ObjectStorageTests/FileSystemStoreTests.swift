@@ -111,6 +111,50 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: outside.appendingPathComponent("new.txt").path))
     }
 
+    @Test func aMissUnderAnEscapingLinkIsRefusedNotMissed() async throws {
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "rendition-outside-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            at: folder.appendingPathComponent("escape"), withDestinationURL: outside)
+        let error = await #expect(throws: StorageError.self) {
+            try await store.get(try ObjectKey("escape/absent.txt"), maxBytes: 100)
+        }
+        #expect(error?.code == .invalidKey, "whether a file exists outside the root is not told")
+    }
+
+    @Test func aLinkedFileLeadingOutsideIsRefused() async throws {
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "rendition-outside-\(UUID().uuidString).txt")
+        try Data("secret".utf8).write(to: outside)
+        try FileManager.default.createSymbolicLink(
+            at: folder.appendingPathComponent("linked.txt"), withDestinationURL: outside)
+        for read in [{ try await store.get(try ObjectKey("linked.txt"), maxBytes: 100)?.body }, {
+            try await store.head(try ObjectKey("linked.txt")).map { _ in [] }
+        }] {
+            let error = await #expect(throws: StorageError.self) { _ = try await read() }
+            #expect(error?.code == .invalidKey)
+        }
+    }
+
+    @Test func aReplacedObjectIsReadWithItsNewMetadata() async throws {
+        let key = try ObjectKey("replaced.bin")
+        try await store.put(key, [1, 2, 3], options: PutOptions(contentType: "image/webp", cacheControl: "max-age=1"))
+        #expect(try await store.get(key, maxBytes: 10)?.metadata.contentType == "image/webp", "cached now")
+        let second = try await store.put(key, [4, 5], options: PutOptions(contentType: "image/jpeg"))
+        let object = try #require(try await store.get(key, maxBytes: 10))
+        #expect(object.body == [4, 5] && object.metadata.contentType == "image/jpeg")
+        #expect(object.metadata.cacheControl == nil && object.metadata.etag == second.etag)
+        #expect(try await store.head(key)?.size == 2)
+    }
+
+    @Test func aFifoIsNotAnObjectAndDoesNotHang() async throws {
+        let path = folder.appendingPathComponent("pipe").path
+        #expect(mkfifo(path, 0o644) == 0)
+        #expect(try await store.get(try ObjectKey("pipe"), maxBytes: 100) == nil)
+        #expect(try await store.head(try ObjectKey("pipe")) == nil)
+    }
+
     @Test func emptySegmentsAreValidKeysButNotFiles() async throws {
         let key = try ObjectKey("a//b.jpg")
         let error = await #expect(throws: StorageError.self) {
