@@ -6,6 +6,7 @@ import Synchronization
 public final class MemoryStore: ObjectStore {
     private let objects = Mutex<[ObjectKey: StoredObject]>([:])
     private let counter = Mutex(0)
+    private let reads = Mutex(0)
 
     public init() {}
 
@@ -14,7 +15,14 @@ public final class MemoryStore: ObjectStore {
     /// How many puts succeeded.
     public var putCount: Int { counter.withLock { $0 } }
 
+    /// How many gets and heads were asked.
+    public var readCount: Int { reads.withLock { $0 } }
+
+    /// Deletes the object under `key` (a purge), if any.
+    public func remove(_ key: ObjectKey) { _ = objects.withLock { $0.removeValue(forKey: key) } }
+
     public func get(_ key: ObjectKey, maxBytes: Int) async throws(StorageError) -> StoredObject? {
+        reads.withLock { $0 += 1 }
         guard let object = objects.withLock({ $0[key] }) else { return nil }
         guard object.body.count <= maxBytes else {
             throw StorageError(.tooLarge, "The object is \(object.body.count) bytes, over the limit of \(maxBytes).")
@@ -23,7 +31,8 @@ public final class MemoryStore: ObjectStore {
     }
 
     public func head(_ key: ObjectKey) async throws(StorageError) -> ObjectMetadata? {
-        objects.withLock { $0[key]?.metadata }
+        reads.withLock { $0 += 1 }
+        return objects.withLock { $0[key]?.metadata }
     }
 
     @discardableResult

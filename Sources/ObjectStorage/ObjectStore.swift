@@ -24,7 +24,7 @@ public struct ObjectKey: Sendable, Hashable, CustomStringConvertible {
         if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
             return "The key contains control characters (such as NUL); remove them."
         }
-        if text.contains("\\") { return "The key contains a backslash; use '/' between folders." }
+        if text.utf8.contains(UInt8(ascii: "\\")) { return "The key contains a backslash; use '/' between folders." }
         for segment in text.split(separator: "/", omittingEmptySubsequences: false) {
             if segment == "." || segment == ".." {
                 return "The key has a '.' or '..' segment; keys cannot leave their folder."

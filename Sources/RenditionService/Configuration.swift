@@ -160,6 +160,14 @@ public struct RenditionConfiguration: Sendable {
                 return true
             },
             Setting(
+                path: "limits.memoryCache", environment: "RENDITION_MEMORY_CACHE",
+                expected: "a byte count such as 32M (0 turns it off)"
+            ) {
+                guard let bytes = $1 == "0" ? 0 : Quantity.count($1) else { return false }
+                $0.service.memoryCacheBytes = bytes
+                return true
+            },
+            Setting(
                 path: "limits.queueSize", environment: "RENDITION_QUEUE_SIZE",
                 expected: "a number of waiting renders (0 or more)"
             ) {

@@ -44,6 +44,11 @@ public struct ServiceSettings: Sendable {
     public var workers: Int?
     /// Renders that may wait for a worker before new ones are refused (503).
     public var queueSize: Int = 64
+    /// Bytes of recently read or stored renditions kept in memory for origin hits; 0 turns it off.
+    public var memoryCacheBytes: Int = 32 * 1024 * 1024
+    /// How long a rendition kept in memory is served before the store is asked again (a purge in the store
+    /// shows after at most this long).
+    public var memoryCacheValidity: Duration = .seconds(1)
 
     public init() {}
 }
@@ -58,6 +63,7 @@ public final class RenditionService: Sendable {
     let renderer: Renderer
     let admission: Admission
     let flights = SingleFlight<RenderOutcome>()
+    let recent: RecentRenditions
     let metrics: ServiceMetrics
     let logger: Logger
 
@@ -73,6 +79,7 @@ public final class RenditionService: Sendable {
         self.renderer = try Renderer(
             threads: settings.workers, limits: InputLimits(maxInputBytes: settings.maxInputBytes))
         self.admission = Admission(workers: renderer.threadCount, queueSize: settings.queueSize)
+        self.recent = RecentRenditions(capacity: settings.memoryCacheBytes, validity: settings.memoryCacheValidity)
         self.metrics = ServiceMetrics(factory: metricsFactory)
         self.logger = logger
     }
@@ -102,6 +109,7 @@ public final class RenditionService: Sendable {
 
     /// The stored rendition's metadata, or `nil` on a miss (origin `HEAD`, conditional `GET`).
     public func renditionMetadata(_ address: RenditionAddress) async throws(RenditionError) -> ObjectMetadata? {
+        if let kept = recent.object(address.renditionKey) { return kept.metadata }
         do {
             return try await renditions.head(address.renditionKey)
         } catch {
@@ -111,9 +119,17 @@ public final class RenditionService: Sendable {
 
     /// The stored rendition, or `nil` on a miss (origin `GET`).
     public func rendition(_ address: RenditionAddress) async throws(RenditionError) -> StoredObject? {
+        if let kept = recent.object(address.renditionKey) {
+            metrics.bytesServed.increment(by: kept.body.count)
+            metrics.memoryHits.increment()
+            return kept
+        }
         do {
             let object = try await renditions.get(address.renditionKey, maxBytes: 512 * 1024 * 1024)
-            if let object { metrics.bytesServed.increment(by: object.body.count) }
+            if let object {
+                metrics.bytesServed.increment(by: object.body.count)
+                recent.insert(object, for: address.renditionKey)
+            }
             return object
         } catch {
             throw .storage(error, while: "reading the rendition")
@@ -189,6 +205,8 @@ public final class RenditionService: Sendable {
             createOnly: true)
         do {
             let stored = try await renditions.put(address.renditionKey, result.bytes, options: options)
+            // The 301 sends the client (or every CDN edge that asked) straight back for these bytes.
+            recent.insert(StoredObject(metadata: stored, body: result.bytes), for: address.renditionKey)
             timings.store = .now - start
             metrics.bytesWritten.increment(by: result.bytes.count)
             metrics.renders.increment()
@@ -225,6 +243,7 @@ struct ServiceMetrics: Sendable {
     let bytesRead: Counter
     let bytesWritten: Counter
     let bytesServed: Counter
+    let memoryHits: Counter
 
     init(factory: any MetricsFactory) {
         self.factory = factory
@@ -237,6 +256,7 @@ struct ServiceMetrics: Sendable {
         bytesRead = Counter(label: "rendition_original_bytes_read_total", factory: factory)
         bytesWritten = Counter(label: "rendition_rendition_bytes_written_total", factory: factory)
         bytesServed = Counter(label: "rendition_rendition_bytes_served_total", factory: factory)
+        memoryHits = Counter(label: "rendition_memory_cache_hits_total", factory: factory)
     }
 
     func failures(_ code: RenditionError.Code) -> Counter {

@@ -345,7 +345,7 @@ public struct RequestPath: Sendable {
             guard let text = Self.percentDecode(segment) else {
                 throw RenditionError(.invalidKey, "The path has a malformed percent-escape; encode it as %XX.")
             }
-            if text.contains("/") {
+            if text.utf8.contains(UInt8(ascii: "/")) {
                 throw RenditionError(.invalidKey, "The path has an encoded '/' (%2F) in a segment; use a plain '/'.")
             }
             decoded.append(text)
@@ -355,7 +355,8 @@ public struct RequestPath: Sendable {
 
     /// `%XX` decoding; `nil` for a malformed escape or bytes that are not UTF-8.
     static func percentDecode(_ text: Substring) -> String? {
-        guard text.contains("%") else { return String(text) }
+        // Byte search: `contains(\"%\")` resolves to Foundation's bridged string search, slow on every request.
+        guard text.utf8.contains(UInt8(ascii: "%")) else { return String(text) }
         var bytes: [UInt8] = []
         var iterator = Array(text.utf8).makeIterator()
         while let byte = iterator.next() {

@@ -129,9 +129,12 @@ import Testing
         try Data("secret".utf8).write(to: outside)
         try FileManager.default.createSymbolicLink(
             at: folder.appendingPathComponent("linked.txt"), withDestinationURL: outside)
-        for read in [{ try await store.get(try ObjectKey("linked.txt"), maxBytes: 100)?.body }, {
-            try await store.head(try ObjectKey("linked.txt")).map { _ in [] }
-        }] {
+        for read in [
+            { try await store.get(try ObjectKey("linked.txt"), maxBytes: 100)?.body },
+            {
+                try await store.head(try ObjectKey("linked.txt")).map { _ in [] }
+            },
+        ] {
             let error = await #expect(throws: StorageError.self) { _ = try await read() }
             #expect(error?.code == .invalidKey)
         }

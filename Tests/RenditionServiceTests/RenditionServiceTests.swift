@@ -253,4 +253,98 @@ func makeService(
         }
         #expect(missing?.description.contains("configuration file not found") == true)
     }
+
+    @Test func theMemoryCacheTakesAByteCountOrZero() throws {
+        #expect(try RenditionConfiguration.load(file: nil, environment: [:]).service.memoryCacheBytes == 32 << 20)
+        let set = try RenditionConfiguration.load(file: nil, environment: ["RENDITION_MEMORY_CACHE": "64M"])
+        #expect(set.service.memoryCacheBytes == 64_000_000)
+        let off = try RenditionConfiguration.load(file: nil, environment: ["RENDITION_MEMORY_CACHE": "0"])
+        #expect(off.service.memoryCacheBytes == 0)
+        let bad = #expect(throws: ConfigurationError.self) {
+            try RenditionConfiguration.load(file: nil, environment: ["RENDITION_MEMORY_CACHE": "lots"])
+        }
+        #expect(bad?.description.contains("RENDITION_MEMORY_CACHE: expected a byte count such as 32M") == true)
+    }
+}
+
+@Suite struct RecentRenditionsTests {
+    func renderedThumbnail(
+        configure: (inout ServiceSettings) -> Void
+    ) async throws -> (RenditionService, RenditionAddress, MemoryStore) {
+        let source = MemoryStore()
+        let renditions = MemoryStore()
+        try await source.put(
+            try ObjectKey("a.jpg"), try Fixtures.jpeg(Fixtures.photo(width: 800, height: 600)),
+            options: PutOptions(contentType: "image/jpeg"))
+        let service = try makeService(source: source, renditions: renditions, configure: configure)
+        let address = try service.address(preset: "thumbnail", key: "a.jpg")
+        guard case .rendered = try await service.render(address) else {
+            Issue.record("expected a render")
+            throw CancellationError()
+        }
+        return (service, address, renditions)
+    }
+
+    @Test func theFetchesAfterARenderDoNotAskTheStore() async throws {
+        let (service, address, renditions) = try await renderedThumbnail { $0.memoryCacheValidity = .seconds(3600) }
+        let reads = renditions.readCount
+        for _ in 0..<5 {
+            let object = try #require(try await service.rendition(address))
+            #expect(try object.metadata.contentType == "image/webp" && Fixtures.decode(object.body).width == 400)
+        }
+        #expect(try await service.renditionMetadata(address)?.contentType == "image/webp")
+        #expect(renditions.readCount == reads, "served from memory")
+        try await service.shutdown()
+    }
+
+    @Test func aPurgeShowsOnceTheMemoryCopyIsNoLongerValid() async throws {
+        let (service, address, renditions) = try await renderedThumbnail { $0.memoryCacheValidity = .zero }
+        #expect(try await service.rendition(address) != nil)
+        renditions.remove(address.renditionKey)
+        #expect(try await service.rendition(address) == nil, "a miss, so the client is sent to render again")
+        #expect(try await service.renditionMetadata(address) == nil)
+        try await service.shutdown()
+    }
+
+    @Test func turnedOffItAlwaysAsksTheStore() async throws {
+        let (service, address, renditions) = try await renderedThumbnail { $0.memoryCacheBytes = 0 }
+        let reads = renditions.readCount
+        _ = try await service.rendition(address)
+        _ = try await service.rendition(address)
+        #expect(renditions.readCount == reads + 2)
+        try await service.shutdown()
+    }
+
+    @Test func theBudgetBoundsTheBytesAndTheOldestGoFirst() async throws {
+        let store = MemoryStore()
+        var settings = ServiceSettings()
+        settings.workers = 1
+        settings.memoryCacheBytes = 8_000  // objects up to 1,000 bytes are kept
+        settings.memoryCacheValidity = .seconds(3600)
+        let service = try RenditionService(plans: shippedPlans, source: store, renditions: store, settings: settings)
+        var addresses: [RenditionAddress] = []
+        for index in 0..<20 {
+            let address = try service.address(preset: "thumbnail", key: "k\(index).jpg")
+            try await store.put(
+                address.renditionKey, [UInt8](repeating: UInt8(index), count: 900),
+                options: PutOptions(contentType: "image/webp"))
+            _ = try await service.rendition(address)
+            addresses.append(address)
+        }
+        let large = try service.address(preset: "thumbnail", key: "large.jpg")
+        try await store.put(
+            large.renditionKey, [UInt8](repeating: 1, count: 1_001), options: PutOptions(contentType: "image/webp"))
+        _ = try await service.rendition(large)
+
+        var reads = store.readCount
+        _ = try await service.rendition(addresses[19])
+        _ = try await service.rendition(addresses[12])
+        #expect(store.readCount == reads, "the newest eight are in memory")
+        _ = try await service.rendition(addresses[0])
+        #expect(store.readCount == reads + 1, "the oldest went out")
+        reads = store.readCount
+        _ = try await service.rendition(large)
+        #expect(store.readCount == reads + 1, "an object over an eighth of the budget is never kept")
+        try await service.shutdown()
+    }
 }
