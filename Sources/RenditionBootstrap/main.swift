@@ -8,12 +8,7 @@ import RenditionService
 // `bootstrap`: Rendition's render function as a Lambda custom runtime (provided.al2023).
 // Configuration and pipelines are read once at init; the S3 client and render pool live across invocations.
 
-LoggingSystem.bootstrap { label in
-    var handler = StreamLogHandler.standardError(label: label)
-    handler.logLevel =
-        ProcessInfo.processInfo.environment["RENDITION_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .info
-    return handler
-}
+LineLogHandler.bootstrap(environment: ProcessInfo.processInfo.environment)
 let logger = Logger(label: "rendition-lambda")
 let environment = ProcessInfo.processInfo.environment
 

@@ -30,13 +30,7 @@ struct Serve: AsyncParsableCommand {
     var noSample = false
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel =
-                ProcessInfo.processInfo.environment["RENDITION_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) }
-                ?? .info
-            return handler
-        }
+        LineLogHandler.bootstrap(environment: ProcessInfo.processInfo.environment)
         let logger = Logger(label: "rendition")
         var configuration: RenditionConfiguration
         let plans: [String: PipelinePlan]

@@ -242,6 +242,14 @@ final class Stack {
 
         // A clean exit, and no temporary file left in the rendition store.
         #expect(stack.stop() == 0)
+        // One structured line per request, every field there to grep.
+        let log = String(decoding: try stack.workspace.read("server.log"), as: UTF8.self)
+        let lines = log.split(separator: "\n").filter { $0.contains(" request") && $0.contains("route=origin") }
+        #expect(
+            lines.contains {
+                $0.contains(" info rendition : ") && $0.contains("cache=miss") && $0.contains("status=307")
+            },
+            "\(log.suffix(2000))")
         let leftovers = try FileManager.default.contentsOfDirectory(
             atPath: stack.workspace.url.appendingPathComponent("data/renditions/.rendition/tmp").path)
         #expect(leftovers.isEmpty)
