@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
 
 # Debian packages: wrk (load), nginx (static peer and thumbor's balancer), libvips-tools (vipsthumbnail, vips).
-APT_PACKAGES=(wrk nginx libvips-tools libvips-dev libwebp-dev libexif-dev pkg-config)
+APT_PACKAGES=(wrk nginx unzip libvips-tools libvips-dev libwebp-dev libexif-dev pkg-config)
 # PyPI, in a virtualenv of our own: pyvips (bare libvips loop), thumbor 7 (the peer), scikit-image (SSIM).
 PIP_PACKAGES=(pyvips 'thumbor==7.*' scikit-image)
 VENV=benchmarks/.venv
