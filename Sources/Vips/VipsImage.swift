@@ -1,9 +1,11 @@
 internal import CVips
+internal import Synchronization
 
 /// An input's bytes, held once by libvips and shared by every image decoded from them.
 ///
-/// The bytes are copied into a libvips blob that frees itself when the last image reading from it is
-/// gone, so an image can outlive this value safely.
+/// libvips reads the array's own storage, without a copy (an original is often 5–15 MB, and eight
+/// renders at once held each twice): the array is kept alive by ``BorrowedBytes`` until the libvips blob
+/// over it is freed, when the last image reading from it is gone, so an image can outlive this value.
 public final class VipsInput {
     let blob: UnsafeMutablePointer<VipsBlob>
     /// The format the bytes were sniffed as.
@@ -17,12 +19,43 @@ public final class VipsInput {
         self.format = format
         self.count = bytes.count
         let input = format == .png ? PNGChunks.removingText(from: bytes) : bytes
-        self.blob = input.withUnsafeBytes { raw in
-            rv_blob_new_copy(raw.baseAddress, raw.count)
-        }
+        self.blob = BorrowedBytes.blob(over: input)
     }
 
     deinit { rv_blob_unref(blob) }
+}
+
+/// Arrays whose storage libvips blobs read in place, kept alive (counted, by storage address: the same
+/// array may back several inputs at once) until libvips releases each blob. A native array's storage
+/// does not move while a reference to it is held and nothing writes to it; writers get their own copy.
+enum BorrowedBytes {
+    private static let owners = Mutex<[UInt: (bytes: [UInt8], blobs: Int)]>([:])
+
+    static func blob(over bytes: [UInt8]) -> UnsafeMutablePointer<VipsBlob> {
+        guard let base = bytes.withUnsafeBytes({ $0.baseAddress }), !bytes.isEmpty else {
+            return rv_blob_new_copy(nil, 0)
+        }
+        owners.withLock { owners in
+            owners[UInt(bitPattern: base), default: (bytes, 0)].blobs += 1
+        }
+        return rv_blob_new_borrowed(release, base, bytes.count)
+    }
+
+    /// Whether libvips still reads `bytes` in place (for tests).
+    static func holds(_ bytes: [UInt8]) -> Bool {
+        guard let base = bytes.withUnsafeBytes({ $0.baseAddress }) else { return false }
+        return owners.withLock { $0[UInt(bitPattern: base)] != nil }
+    }
+
+    private static let release: VipsCallbackFn = { data, _ in
+        guard let data else { return 0 }
+        owners.withLock { owners in
+            let key = UInt(bitPattern: data)
+            guard let entry = owners[key] else { return }
+            if entry.blobs > 1 { owners[key]?.blobs -= 1 } else { owners[key] = nil }
+        }
+        return 0
+    }
 }
 
 /// When a decoder should give up on damaged input (libvips' `fail_on`).

@@ -1,6 +1,7 @@
 import TestSupport
 import Testing
-import Vips
+
+@testable import Vips
 
 @Suite struct SniffTests {
     @Test(
@@ -114,6 +115,19 @@ import Vips
         #expect(throws: VipsError.self) {
             try VipsImage.load(VipsInput(bytes: grey, format: .png), access: .random).average()
         }
+    }
+
+    @Test func imagesReadTheInputInPlaceAndOutliveIt() throws {
+        let original = try Fixtures.jpeg(VipsImage.solid(width: 600, height: 400, color: [230, 230, 230]))
+        var bytes = original
+        var image: VipsImage? = try VipsImage.load(VipsInput(bytes: bytes, format: .jpeg), shrink: 2)
+            .resized(horizontalScale: 0.5, verticalScale: 0.5, kernel: .lanczos3)
+        #expect(BorrowedBytes.holds(original), "no copy: libvips reads the array's storage")
+        // The input is gone and the caller writes over its array: the image still decodes the original.
+        for index in bytes.indices { bytes[index] = 0 }
+        #expect(try image.map { try $0.average() } ?? 0 > 220)
+        image = nil
+        #expect(!BorrowedBytes.holds(original), "released with the last image")
     }
 
     @Test func headerIsReadWithoutDecoding() throws {
