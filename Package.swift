@@ -195,7 +195,7 @@ let package = Package(
     ] + stageNames.map(stageTests) + [
         .testTarget(
             name: "RenditionCatalogTests",
-            dependencies: ["RenditionCatalog", "RenditionCore", "TestSupport"],
+            dependencies: ["RenditionCatalog", "RenditionCore", "RenditionPreview", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

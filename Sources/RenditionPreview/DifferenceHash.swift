@@ -14,13 +14,14 @@ public struct DifferenceHash: Sendable, Hashable, CustomStringConvertible {
     public static func of(_ bytes: [UInt8]) async -> DifferenceHash? {
         try? await NIOThreadPool.singleton.runIfActive {
             defer { VipsRuntime.endJob() }
-            return try? compute(bytes)
+            return try? computed(bytes)
         }
     }
 
-    /// The hash, computed on the calling thread: grey, shrunk to 9×8, each bit says whether a pixel is
-    /// brighter than its right neighbour.
-    static func compute(_ bytes: [UInt8]) throws -> DifferenceHash? {
+    /// The hash, computed on the calling thread (libvips work: keep it off the cooperative pool): grey,
+    /// shrunk to 9×8, each bit says whether a pixel is brighter than its right neighbour. `nil` for bytes
+    /// that are not an image Rendition reads.
+    public static func computed(_ bytes: [UInt8]) throws -> DifferenceHash? {
         guard case .supported(let format) = SniffResult(bytes) else { return nil }
         var image = try VipsImage.load(VipsInput(bytes: bytes, format: format), access: .random)
         if image.hasAlpha { image = try image.flattened(background: [255, 255, 255]) }

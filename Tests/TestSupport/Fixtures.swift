@@ -139,28 +139,6 @@ public enum Marker: String, Sendable {
     }
 }
 
-/// Perceptual comparison: a 64-bit difference hash, robust to encoders and small resampling changes.
-public enum PerceptualHash {
-    public static func dHash(_ image: VipsImage) throws -> UInt64 {
-        let grey = try image.colourspace(.bw).extractingBands(0)
-        let small = try grey.resized(
-            horizontalScale: 9 / Double(grey.width), verticalScale: 8 / Double(grey.height), kernel: .linear)
-        let pixels = try small.pixelBytes()
-        let width = small.width
-        var hash: UInt64 = 0
-        for y in 0..<8 {
-            for x in 0..<8 {
-                hash <<= 1
-                if pixels[y * width + x] > pixels[y * width + x + 1] { hash |= 1 }
-            }
-        }
-        return hash
-    }
-
-    /// Bits that differ between two hashes (0 = same picture, 64 = opposite).
-    public static func distance(_ a: UInt64, _ b: UInt64) -> Int { (a ^ b).nonzeroBitCount }
-}
-
 /// The repository's root folder (for committed files such as `pipelines/`).
 public enum Repository {
     public static func root(_ file: String = #filePath) -> URL {
