@@ -8,8 +8,11 @@
 #ifndef RENDITION_CVIPS_SHIM_H
 #define RENDITION_CVIPS_SHIM_H
 
+#include <gmodule.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <vips/vips.h>
 
 /// The only loaders Rendition ever calls. Everything else is blocked at start (see `rv_init`).
@@ -28,6 +31,44 @@ static const char *const rv_allowed_loaders[] = {
     "VipsForeignLoadNsgif", "VipsForeignLoadHeif", "VipsForeignLoadTiff",
 };
 
+/// The folder of the libvips shared library this process runs (from /proc/self/maps), or NULL. Free it
+/// with g_free.
+static inline char *rv_libvips_folder(void) {
+    FILE *maps = fopen("/proc/self/maps", "r");
+    if (!maps)
+        return NULL;
+    char line[4096];
+    char *folder = NULL;
+    while (!folder && fgets(line, sizeof line, maps)) {
+        char *path = strchr(line, '/');
+        if (!path || !strstr(path, "/libvips.so"))
+            continue;
+        path[strcspn(path, "\n")] = 0;
+        folder = g_path_get_dirname(path);
+    }
+    fclose(maps);
+    return folder;
+}
+
+/// Loads libvips' HEIF module (HEIC and AVIF), the only libvips module Rendition calls, from beside the
+/// libvips library. Without it (the Lambda package ships none) HEIF inputs fail to load, as before.
+static inline void rv_load_heif_module(void) {
+    char *folder = rv_libvips_folder();
+    if (!folder)
+        return;
+    char *path = g_strdup_printf("%s/vips-modules-%d.%d/vips-heif.%s", folder, VIPS_MAJOR_VERSION,
+                                 VIPS_MINOR_VERSION, G_MODULE_SUFFIX);
+    if (g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+        GModule *module = g_module_open(path, G_MODULE_BIND_LAZY);
+        if (module)
+            g_module_make_resident(module); // it registers types: it can never be unloaded
+        else
+            g_warning("unable to load \"%s\" -- %s", path, g_module_error());
+    }
+    g_free(path);
+    g_free(folder);
+}
+
 /// Starts libvips once for the process: operation cache off (renders never repeat an operation, and the
 /// cache holds decoded pixels), `concurrency` threads per image (parallelism comes from our own worker
 /// pool), every untrusted operation blocked, and every loader blocked except the allow-list above.
@@ -43,8 +84,18 @@ static inline int rv_init(const char *argv0, int concurrency) {
     // and more in its own mapping, returned to the system the moment it is freed.
     if (!getenv("MALLOC_MMAP_THRESHOLD_"))
         mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    // vips_init loads every module it finds (ImageMagick, poppler, OpenSlide, JPEG XL, HEIF): dozens of
+    // libraries and 30-40 ms on every process start, for loaders blocked below anyway, and code an
+    // attacker could aim at. With VIPSHOME pointing nowhere it finds none (libvips itself sets VIPSHOME
+    // during init when it is unset), and the HEIF module is loaded by hand. A VIPSHOME set by the user
+    // keeps libvips' own behaviour.
+    gboolean own_modules = g_getenv("VIPSHOME") == NULL;
+    if (own_modules)
+        g_setenv("VIPSHOME", "/nonexistent/rendition-loads-only-the-heif-module", TRUE);
     if (vips_init(argv0) != 0)
         return -1;
+    if (own_modules)
+        rv_load_heif_module();
     vips_cache_set_max(0);
     vips_cache_set_max_mem(0);
     vips_cache_set_max_files(0);

@@ -229,10 +229,16 @@ final class Stack {
                 .contains("rendition_renders_in_flight \(count)")
         }
         // The previous render's file appears a moment before its admission is released: wait for that first.
-        for _ in 0..<200 where try !inFlight(0) { usleep(20_000) }
+        // The waits are long because the whole suite runs beside this test on two cores.
+        for _ in 0..<1500 where try !inFlight(0) { usleep(20_000) }
         let request = Task { try Curl.get(slowURL) }
         // Then wait until the server is rendering this one (not just until curl started) before stopping it.
-        for _ in 0..<300 where try !inFlight(1) { usleep(20_000) }
+        var rendering = false
+        for _ in 0..<1500 where !rendering {
+            rendering = try inFlight(1)
+            if !rendering { usleep(20_000) }
+        }
+        try #require(rendering, "the render never started, so SIGTERM would not test an in-flight render")
         kill(stack.server.processIdentifier, SIGTERM)
         let answered = try await request.value
         #expect(answered.status == 301, "the in-flight render was answered")
