@@ -171,8 +171,7 @@ func json(_ bytes: [UInt8]) throws -> [String: Any] {
         let app = Application(router: peer.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
             let (process, _) = try startBootstrap(port: client.port!, root: root)
-            process.waitUntilExit()
-            #expect(process.terminationStatus != 0)
+            #expect(await process.exited() != 0)
             let reported = try #require(await peer.initError)
             #expect(reported.type == "InitError")
             #expect(String(decoding: reported.body, as: UTF8.self).contains("broken.yaml:2:21: resize.width"))

@@ -147,3 +147,16 @@ public func faultProxy(_ mode: String, _ count: String = "1") throws -> HelperPr
         isListening(port)
     }
 }
+
+extension Process {
+    /// Waits for the process to exit on a dispatch thread, never on Swift's cooperative pool: the process
+    /// may be waiting for a server (a Runtime API peer, a test app) whose handlers need that pool.
+    public func exited() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                self.waitUntilExit()
+                continuation.resume(returning: self.terminationStatus)
+            }
+        }
+    }
+}
