@@ -114,14 +114,14 @@ static int rv_g_free_callback(void *data, void *area) {
     return 0;
 }
 
-/// Copies `length` bytes into a new blob that frees itself when its last user (a source, and through it
-/// every image decoded from it) is gone. Rendition never has to track the input buffer's lifetime.
 /// A blob over `length` bytes at `data` that the caller keeps alive; libvips calls `release(data, area)`
 /// when the last image reading them is gone. No copy.
 static inline VipsBlob *rv_blob_new_borrowed(VipsCallbackFn release, const void *data, size_t length) {
     return vips_blob_new(release, data, length);
 }
 
+/// Copies `length` bytes into a new blob that frees itself when its last user (a source, and through it
+/// every image decoded from it) is gone. Used for empty inputs, which have no storage to borrow.
 static inline VipsBlob *rv_blob_new_copy(const void *data, size_t length) {
     void *copy = g_malloc(length > 0 ? length : 1);
     if (length > 0)

@@ -355,7 +355,7 @@ public struct RequestPath: Sendable {
 
     /// `%XX` decoding; `nil` for a malformed escape or bytes that are not UTF-8.
     static func percentDecode(_ text: Substring) -> String? {
-        // Byte search: `contains(\"%\")` resolves to Foundation's bridged string search, slow on every request.
+        // Byte search: `contains("%")` resolves to Foundation's bridged string search, slow on every request.
         guard text.utf8.contains(UInt8(ascii: "%")) else { return String(text) }
         var bytes: [UInt8] = []
         var iterator = Array(text.utf8).makeIterator()
