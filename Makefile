@@ -10,6 +10,9 @@ TEST_APT_PACKAGES := nginx curl zip unzip chromium git
 # websockets (the browser test drives Chromium over the DevTools protocol).
 TEST_PIP_PACKAGES := moto[server] boto3 botocore cfn-lint websockets
 SWIFT_BUILD_FLAGS ?=
+# Every build refuses a target that imports a module it does not declare in Package.swift: without the check such
+# an import builds or not depending on which other target SwiftPM happened to build first.
+export SWIFT_IMPORT_CHECK := --explicit-target-dependency-import-check error
 RENDITION := .build/debug/rendition
 
 .PHONY: setup test-setup apt build run demo preview test lambda lambda-test fuzz soak bench schema format clean
@@ -33,7 +36,7 @@ apt:
 
 ## build: debug build of everything.
 build: setup
-	swift build $(SWIFT_BUILD_FLAGS)
+	swift build $(SWIFT_IMPORT_CHECK) $(SWIFT_BUILD_FLAGS)
 
 ## run: set up, build, and serve on the embedded default (folder stores under ./data, port 8080).
 run: build
@@ -60,19 +63,19 @@ preview: build
 test: test-setup
 	cfn-lint deploy/template.yaml
 	@$(MAKE) --no-print-directory lambda
-	swift build --build-tests $(SWIFT_BUILD_FLAGS)
+	swift build --build-tests $(SWIFT_IMPORT_CHECK) $(SWIFT_BUILD_FLAGS)
 	swift test --skip-build $(SWIFT_BUILD_FLAGS)
 	$(RENDITION) validate pipelines
 
 ## lambda: the function artifact for Lambda (provided.al2023): a release bootstrap, its libraries, pipelines/.
 lambda: setup
 	@$(MAKE) --no-print-directory apt PACKAGES="zip binutils"
-	swift build -c release --product bootstrap --static-swift-stdlib $(SWIFT_BUILD_FLAGS)
+	swift build -c release --product bootstrap --static-swift-stdlib $(SWIFT_IMPORT_CHECK) $(SWIFT_BUILD_FLAGS)
 	deploy/package-lambda.sh "$$(swift build -c release --show-bin-path)/bootstrap" .build/lambda
 
 ## lambda-test: build the package, then unpack it and run it against the Runtime API peer (also part of `make test`).
 lambda-test: lambda test-setup
-	swift build --build-tests $(SWIFT_BUILD_FLAGS)
+	swift build --build-tests $(SWIFT_IMPORT_CHECK) $(SWIFT_BUILD_FLAGS)
 	swift test --skip-build --filter PackageTests $(SWIFT_BUILD_FLAGS)
 
 ## fuzz: build the libFuzzer targets (pipeline files, request paths) with coverage and AddressSanitizer, run each
@@ -83,8 +86,8 @@ FUZZ_BUILD_FLAGS = --scratch-path .build/fuzz -Xswiftc -DFUZZING -Xswiftc -sanit
 	-Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table -Xlinker $(FUZZER_RUNTIME) -Xlinker -lstdc++
 fuzz: setup
 	@test -n "$(FUZZER_RUNTIME)" || { echo "libclang_rt.fuzzer_no_main not found next to swiftc: use a swift.org toolchain"; exit 1; }
-	swift build $(FUZZ_BUILD_FLAGS) --product FuzzPipeline
-	swift build $(FUZZ_BUILD_FLAGS) --product FuzzRequestPath
+	swift build $(FUZZ_BUILD_FLAGS) $(SWIFT_IMPORT_CHECK) --product FuzzPipeline
+	swift build $(FUZZ_BUILD_FLAGS) $(SWIFT_IMPORT_CHECK) --product FuzzRequestPath
 	FUZZ_SECONDS=$(FUZZ_SECONDS) Fuzz/run.sh "$$(swift build $(FUZZ_BUILD_FLAGS) --show-bin-path)"
 
 ## soak: SOAK_SECONDS (default 600) of mixed hits, misses and hostile originals at SOAK_CONCURRENCY (default 32)
@@ -93,7 +96,7 @@ fuzz: setup
 SOAK_SECONDS ?= 600
 SOAK_CONCURRENCY ?= 32
 soak: setup
-	swift build -c release --product rendition $(SWIFT_BUILD_FLAGS)
+	swift build -c release --product rendition $(SWIFT_IMPORT_CHECK) $(SWIFT_BUILD_FLAGS)
 	python3 benchmarks/soak.py --binary "$$(swift build -c release --show-bin-path)/rendition" \
 		--duration $(SOAK_SECONDS) --concurrency $(SOAK_CONCURRENCY)
 ## bench: Rendition side by side with vipsthumbnail, pyvips, thumbor and nginx, interleaved, as medians and

@@ -65,6 +65,7 @@ let package = Package(
             name: "RenditionCore",
             dependencies: [
                 "Vips",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -101,6 +102,8 @@ let package = Package(
             dependencies: [
                 "ObjectStorage",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -110,6 +113,7 @@ let package = Package(
             name: "RenditionService",
             dependencies: [
                 "RenditionCore", "RenditionCatalog", "RenditionPreview", "ObjectStorage", "S3Storage",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -121,6 +125,7 @@ let package = Package(
                 "RenditionService", "RenditionCore", "ObjectStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
@@ -134,6 +139,8 @@ let package = Package(
                 "RenditionService", "RenditionCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -154,7 +161,11 @@ let package = Package(
                 "RenditionCatalog",
                 "RenditionCore",
                 "RenditionPreview",
+                "ObjectStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -195,7 +206,7 @@ let package = Package(
     ] + stageNames.map(stageTests) + [
         .testTarget(
             name: "RenditionCatalogTests",
-            dependencies: ["RenditionCatalog", "RenditionCore", "RenditionPreview", "TestSupport"],
+            dependencies: ["RenditionCatalog", "RenditionCore", "RenditionPreview", "TestSupport", "Vips"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -213,7 +224,10 @@ let package = Package(
         ),
         .testTarget(
             name: "S3StorageTests",
-            dependencies: ["S3Storage", "ObjectStorage", "TestSupport"],
+            dependencies: [
+                "S3Storage", "ObjectStorage", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -225,21 +239,30 @@ let package = Package(
             name: "RenditionServerTests",
             dependencies: [
                 "RenditionServer", "RenditionService", "RenditionCore", "ObjectStorage", "TestSupport",
+                "RenditionCatalog",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "RenditionLambdaTests",
             dependencies: [
-                "RenditionLambda", "RenditionBootstrap", "RenditionService", "TestSupport",
+                "RenditionLambda", "RenditionBootstrap", "RenditionService", "RenditionCatalog", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "RenditionCLITests",
-            dependencies: ["RenditionCLI", "RenditionCatalog", "TestSupport"],
+            dependencies: ["RenditionCLI", "RenditionCatalog", "TestSupport", "Vips"],
             swiftSettings: swiftSettings
         ),
     ]

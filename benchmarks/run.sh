@@ -39,7 +39,7 @@ fi
 # Release builds, as users run them. One product at a time keeps the peak memory of a 2-core machine low.
 for product in rendition bootstrap rendition-bench; do
     echo "bench: swift build -c release --product $product"
-    swift build -c release --product "$product"
+    swift build -c release --product "$product" --explicit-target-dependency-import-check error
 done
 BENCH_BIN="$(swift build -c release --show-bin-path)"
 export BENCH_BIN
