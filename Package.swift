@@ -61,10 +61,12 @@ let package = Package(
             providers: [.apt(["libvips-dev"])]
         ),
         .target(name: "Vips", dependencies: ["CVips"], swiftSettings: swiftSettings),
+        // The one coded-error shape every module reports with.
+        .target(name: "Failures", swiftSettings: swiftSettings),
         .target(
             name: "RenditionCore",
             dependencies: [
-                "Vips",
+                "Vips", "Failures",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -92,6 +94,7 @@ let package = Package(
         .target(
             name: "ObjectStorage",
             dependencies: [
+                "Failures",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -100,7 +103,7 @@ let package = Package(
         .target(
             name: "S3Storage",
             dependencies: [
-                "ObjectStorage",
+                "ObjectStorage", "Failures",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -112,7 +115,7 @@ let package = Package(
         .target(
             name: "RenditionService",
             dependencies: [
-                "RenditionCore", "RenditionCatalog", "RenditionPreview", "ObjectStorage", "S3Storage",
+                "Failures", "RenditionCore", "RenditionCatalog", "RenditionPreview", "ObjectStorage", "S3Storage",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -8,23 +8,26 @@ public struct Crop: TransformStage {
     public static let summary = "Crops to an aspect ratio placed by gravity, or to an explicit box."
     public static let role = TransformRole.geometry
 
-    public static let options: [OptionSpec] = [
-        OptionSpec("aspect", .aspectRatio, help: "Aspect ratio to crop to, such as \"16:9\" or \"1:1\"."),
-        OptionSpec(
-            "gravity", .choice(Gravity.all), default: "centre",
-            help: "Where to keep the crop: a compass point, centre, or the most entropic/attention-grabbing part."),
-        OptionSpec(
-            "left", .number(min: 0, max: .infinity),
-            help: "Box left edge (with width and height); placed by gravity when absent."),
-        OptionSpec(
-            "top", .number(min: 0, max: .infinity),
-            help: "Box top edge (with width and height); placed by gravity when absent."),
-        OptionSpec(
-            "width", .number(min: 0, max: .infinity), help: "Box width, in pixels of the original or as a fraction."),
-        OptionSpec(
-            "height", .number(min: 0, max: .infinity), help: "Box height, in pixels of the original or as a fraction."),
-        OptionSpec("unit", .choice(["px", "fraction"]), default: "px", help: "Unit of left, top, width and height."),
-    ]
+    static let aspect = StageOption.aspectRatio("aspect", help: "Aspect ratio to crop to, such as \"16:9\" or \"1:1\".")
+    static let gravity = StageOption<Gravity>.choice(
+        "gravity", default: .centre,
+        help: "Where to keep the crop: a compass point, centre, or the most entropic/attention-grabbing part.")
+    static let left = StageOption<Double?>.number(
+        "left", min: 0, help: "Box left edge (with width and height); placed by gravity when absent.")
+    static let top = StageOption<Double?>.number(
+        "top", min: 0, help: "Box top edge (with width and height); placed by gravity when absent.")
+    static let width = StageOption<Double?>.number(
+        "width", min: 0, help: "Box width, in pixels of the original or as a fraction.")
+    static let height = StageOption<Double?>.number(
+        "height", min: 0, help: "Box height, in pixels of the original or as a fraction.")
+    static let unit = StageOption<Unit>.choice("unit", default: .px, help: "Unit of left, top, width and height.")
+
+    public static let options = OptionSpec.list(aspect, gravity, left, top, width, height, unit)
+
+    /// What the box's numbers count.
+    enum Unit: String, Sendable, CaseIterable {
+        case px, fraction
+    }
 
     /// What to cut.
     enum Target: Sendable, Hashable {
@@ -33,77 +36,74 @@ public struct Crop: TransformStage {
     }
 
     let target: Target
-    let gravity: String
+    let gravity: Gravity
 
     public init(options: StageOptions) throws {
-        gravity = options.string("gravity") ?? "centre"
-        let fractional = options.string("unit") == "fraction"
-        let boxKeys = ["left", "top", "width", "height"].filter(options.isSet)
-        if let text = options.string("aspect") {
-            guard boxKeys.isEmpty else {
-                throw options.problem(boxKeys[0], "give either aspect or a box (width and height), not both")
-            }
-            guard let ratio = AspectRatio(parsing: text) else {
-                throw options.problem("aspect", "expected an aspect ratio such as \"16:9\"")
+        gravity = options[Self.gravity]
+        let fractional = options[Self.unit] == .fraction
+        let box = [Self.left, Self.top, Self.width, Self.height]
+        let written = box.filter { options.isSet($0) }
+        if let ratio = options[Self.aspect] {
+            guard written.isEmpty else {
+                throw options.problem(written[0], "give either aspect or a box (width and height), not both")
             }
             target = .aspect(ratio)
             return
         }
-        guard let width = options.number("width"), let height = options.number("height") else {
-            throw options.problem(
-                boxKeys.first,
-                "give aspect (such as \"1:1\"), or a box with width and height (and optionally left and top)")
+        guard let width = options[Self.width], let height = options[Self.height] else {
+            let message = "give aspect (such as \"1:1\"), or a box with width and height (and optionally left and top)"
+            throw written.first.map { options.problem($0, message) } ?? options.problem(message)
         }
         var problems: [PipelineProblem] = []
-        for key in boxKeys {
-            let value = options.number(key) ?? 0
+        for option in written {
+            let value = options[option] ?? 0
             if fractional && value > 1 {
                 problems.append(
                     options.problem(
-                        key, "expected a fraction from 0 to 1 (unit is fraction), got \(OptionValue.number(value))"))
+                        option, "expected a fraction from 0 to 1 (unit is fraction), got \(OptionValue.number(value))"))
             } else if !fractional && value != value.rounded() {
                 problems.append(
                     options.problem(
-                        key, "expected whole pixels (or set unit: fraction), got \(OptionValue.number(value))"))
+                        option, "expected whole pixels (or set unit: fraction), got \(OptionValue.number(value))"))
             }
         }
-        for key in ["width", "height"] where options.number(key) == 0 {
-            problems.append(options.problem(key, "expected a size above 0, got 0"))
+        for option in [Self.width, Self.height] where options[option] == 0 {
+            problems.append(options.problem(option, "expected a size above 0, got 0"))
         }
-        if options.isSet("left") != options.isSet("top") {
+        if options.isSet(Self.left) != options.isSet(Self.top) {
             problems.append(
                 options.problem(
-                    options.isSet("left") ? "left" : "top",
+                    options.isSet(Self.left) ? Self.left : Self.top,
                     "give both left and top, or neither to place the box by gravity"))
         }
-        if options.isSet("left"), Gravity.smart.contains(gravity), options.isSet("gravity") {
+        if options.isSet(Self.left), gravity.isSmart, options.isSet(Self.gravity) {
             problems.append(
-                options.problem("gravity", "\(gravity) places the box itself; remove left and top or the gravity"))
+                options.problem(
+                    Self.gravity, "\(gravity.rawValue) places the box itself; remove left and top or the gravity"))
         }
-        if fractional, let left = options.number("left"), let top = options.number("top") {
+        let (left, top) = (options[Self.left], options[Self.top])
+        if fractional, let left, let top {
             if left + width > 1 {
-                problems.append(options.problem("width", "left + width exceeds 1 (the whole image)"))
+                problems.append(options.problem(Self.width, "left + width exceeds 1 (the whole image)"))
             }
             if top + height > 1 {
-                problems.append(options.problem("height", "top + height exceeds 1 (the whole image)"))
+                problems.append(options.problem(Self.height, "top + height exceeds 1 (the whole image)"))
             }
         }
         if !problems.isEmpty { throw PipelineProblems(problems) }
-        target = .box(
-            left: options.number("left"), top: options.number("top"), width: width, height: height,
-            fractional: fractional)
+        target = .box(left: left, top: top, width: width, height: height, fractional: fractional)
     }
 
     public func applies(_ option: String) -> Bool {
         switch target {
-        case .aspect: option == "aspect" || option == "gravity"
-        case .box(let left, _, _, _, _): option != "aspect" && (left == nil || option != "gravity")
+        case .aspect: option == Self.aspect.name || option == Self.gravity.name
+        case .box(let left, _, _, _, _): option != Self.aspect.name && (left == nil || option != Self.gravity.name)
         }
     }
 
     public func contribute(to hints: inout LoadHints) {
         // Smart crop scans the image more than once, which a streaming decoder cannot do.
-        if Gravity.smart.contains(gravity) { hints.randomAccess = true }
+        if gravity.isSmart { hints.randomAccess = true }
     }
 
     /// The crop size for an image of `width`×`height`, where `scale` converts original pixels to these.
@@ -142,10 +142,10 @@ public struct Crop: TransformStage {
             guard width <= image.width, height <= image.height else {
                 throw outside(width: width, height: height, image: image, context: context)
             }
-            if let interesting = Interesting(rawValue: gravity), Gravity.smart.contains(gravity) {
+            if gravity.isSmart, let interesting = Interesting(rawValue: gravity.rawValue) {
                 return try image.smartCropped(width: width, height: height, interesting: interesting)
             }
-            (left, top) = Gravity.offset(gravity, spareX: image.width - width, spareY: image.height - height)
+            (left, top) = gravity.offset(spareX: image.width - width, spareY: image.height - height)
         }
         // Rounding after shrink-on-load may overshoot by a pixel; more than that is a real miss.
         if left + width == image.width + 1 { left -= 1 }

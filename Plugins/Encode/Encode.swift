@@ -7,36 +7,69 @@ public struct Encode: OutputStage {
     public static let name = "encode"
     public static let summary = "Writes JPEG or WebP in sRGB, stripping metadata unless asked to keep it."
 
+    /// An output format. A new format is a case here, its answers below, and its save call in ``encode(_:context:)``.
     public enum Format: String, Sendable, CaseIterable {
         case jpeg, webp
+
+        public var mediaType: String {
+            switch self {
+            case .jpeg: "image/jpeg"
+            case .webp: "image/webp"
+            }
+        }
+
+        public var fileExtension: String {
+            switch self {
+            case .jpeg: "jpg"
+            case .webp: "webp"
+            }
+        }
+
+        /// Whether the format stores transparency (otherwise alpha is flattened onto `background`).
+        var keepsAlpha: Bool { self != .jpeg }
+
+        /// The options only this format reads; the others (quality, keep) apply to every format.
+        var ownOptions: [any DeclaredOption] {
+            switch self {
+            case .jpeg: [Encode.progressive, Encode.subsampling, Encode.optimizeCoding, Encode.background]
+            case .webp: [Encode.lossless, Encode.effort, Encode.smartSubsample]
+            }
+        }
     }
 
-    static let jpegOnly = ["progressive", "subsampling", "optimizeCoding", "background"]
-    static let webpOnly = ["lossless", "effort", "smartSubsample"]
+    /// Metadata a file may ask to keep.
+    enum Keep: String, Sendable, CaseIterable {
+        /// The sRGB profile, embedded.
+        case icc
+        /// The EXIF copyright notice.
+        case copyright
+    }
 
-    public static let options: [OptionSpec] = [
-        OptionSpec("format", .choice(Format.allCases.map(\.rawValue)), required: true, help: "Output format."),
-        OptionSpec("quality", .integer(min: 1, max: 100), default: 80, help: "Lossy quality, 1–100."),
-        OptionSpec("progressive", .boolean, default: false, help: "JPEG: write a progressive (interlaced) file."),
-        OptionSpec(
-            "subsampling", .choice(Subsampling.allCases.map(\.rawValue)), default: "auto",
-            help: "JPEG: chroma subsampling; auto is 4:2:0 below quality 90 and 4:4:4 above."),
-        OptionSpec(
-            "optimizeCoding", .boolean, default: true, help: "JPEG: compute optimal Huffman tables (smaller files)."),
-        OptionSpec(
-            "background", .color, default: "#ffffff", help: "JPEG: colour transparent pixels are flattened onto."),
-        OptionSpec(
-            "lossless", .boolean, default: false,
-            help: "WebP: lossless compression (quality then sets effort/size trade-off)."),
-        OptionSpec(
-            "effort", .integer(min: 0, max: 6), default: 4, help: "WebP: CPU effort, 0 (fastest) to 6 (smallest)."),
-        OptionSpec("smartSubsample", .boolean, default: false, help: "WebP: sharper chroma on edges, slower."),
-        OptionSpec(
-            "keep", .choices(["icc", "copyright"]), default: [],
-            help:
-                "Metadata to keep: icc (embed the sRGB profile), copyright (the EXIF copyright notice). All else is stripped."
-        ),
-    ]
+    static let format = StageOption<Format>.required("format", help: "Output format.")
+    static let quality = StageOption.integer("quality", min: 1, max: 100, default: 80, help: "Lossy quality, 1–100.")
+    static let progressive = StageOption.boolean(
+        "progressive", default: false, help: "JPEG: write a progressive (interlaced) file.")
+    static let subsampling = StageOption<Subsampling>.choice(
+        "subsampling", default: .auto, help: "JPEG: chroma subsampling; auto is 4:2:0 below quality 90 and 4:4:4 above."
+    )
+    static let optimizeCoding = StageOption.boolean(
+        "optimizeCoding", default: true, help: "JPEG: compute optimal Huffman tables (smaller files).")
+    static let background = StageOption.color(
+        "background", default: "#ffffff", help: "JPEG: colour transparent pixels are flattened onto.")
+    static let lossless = StageOption.boolean(
+        "lossless", default: false, help: "WebP: lossless compression (quality then sets effort/size trade-off).")
+    static let effort = StageOption.integer(
+        "effort", min: 0, max: 6, default: 4, help: "WebP: CPU effort, 0 (fastest) to 6 (smallest).")
+    static let smartSubsample = StageOption.boolean(
+        "smartSubsample", default: false, help: "WebP: sharper chroma on edges, slower.")
+    static let keep = StageOption<Set<Keep>>.choices(
+        "keep", default: [],
+        help:
+            "Metadata to keep: icc (embed the sRGB profile), copyright (the EXIF copyright notice). All else is stripped."
+    )
+
+    public static let options = OptionSpec.list(
+        format, quality, progressive, subsampling, optimizeCoding, background, lossless, effort, smartSubsample, keep)
 
     public let format: Format
     let quality: Int
@@ -47,39 +80,46 @@ public struct Encode: OutputStage {
     let lossless: Bool
     let effort: Int
     let smartSubsample: Bool
-    let keep: Set<String>
+    let keep: Set<Keep>
 
     public init(options: StageOptions) throws {
-        guard let name = options.string("format"), let format = Format(rawValue: name) else {
-            throw options.problem("format", "missing; set format: jpeg or format: webp")
-        }
+        let format = options[Self.format]
         self.format = format
-        let foreign = format == .jpeg ? Self.webpOnly : Self.jpegOnly
-        let problems = foreign.filter(options.isSet).map {
-            options.problem($0, "applies to \(format == .jpeg ? "webp" : "jpeg") only; remove it or change the format")
+        let foreign = Format.allCases.filter { $0 != format }.flatMap(\.ownOptions).filter {
+            !Self.applies($0.spec.name, to: format)
+        }
+        let problems = foreign.filter { options.isSet($0) }.map { option in
+            let owners = Format.allCases.filter { $0.ownOptions.contains { $0.spec.name == option.spec.name } }
+            return options.problem(
+                option,
+                "applies to \(owners.map(\.rawValue).joined(separator: " and ")) only; remove it or change the format")
         }
         if !problems.isEmpty { throw PipelineProblems(problems) }
-        quality = options.integer("quality") ?? 80
-        progressive = options.boolean("progressive") ?? false
-        subsampling = Subsampling(rawValue: options.string("subsampling") ?? "auto") ?? .auto
-        optimizeCoding = options.boolean("optimizeCoding") ?? true
-        background = Color(parsing: options.string("background") ?? "#ffffff") ?? Color(red: 255, green: 255, blue: 255)
-        lossless = options.boolean("lossless") ?? false
-        effort = options.integer("effort") ?? 4
-        smartSubsample = options.boolean("smartSubsample") ?? false
-        keep = Set(options.list("keep") ?? [])
+        quality = options[Self.quality]
+        progressive = options[Self.progressive]
+        subsampling = options[Self.subsampling]
+        optimizeCoding = options[Self.optimizeCoding]
+        background = options[Self.background]
+        lossless = options[Self.lossless]
+        effort = options[Self.effort]
+        smartSubsample = options[Self.smartSubsample]
+        keep = options[Self.keep]
     }
 
-    public func applies(_ option: String) -> Bool {
-        !(format == .jpeg ? Self.webpOnly : Self.jpegOnly).contains(option)
+    /// Whether `option` means anything for `format`: it is either every format's or this one's own.
+    static func applies(_ option: String, to format: Format) -> Bool {
+        let own = { (format: Format) in format.ownOptions.contains { $0.spec.name == option } }
+        return own(format) || !Format.allCases.contains(where: own)
     }
 
-    public var mediaType: String { format == .jpeg ? "image/jpeg" : "image/webp" }
-    public var fileExtension: String { format == .jpeg ? "jpg" : "webp" }
+    public func applies(_ option: String) -> Bool { Self.applies(option, to: format) }
+
+    public var mediaType: String { format.mediaType }
+    public var fileExtension: String { format.fileExtension }
 
     public func encode(_ image: VipsImage, context: StageContext) throws -> [UInt8] {
         var output = try Self.toSRGB(image)
-        if format == .jpeg, output.hasAlpha {
+        if !format.keepsAlpha, output.hasAlpha {
             output = try output.flattened(background: background.bands(output.bands - 1))
         }
         output = try keepOnly(output)
@@ -101,8 +141,8 @@ public struct Encode: OutputStage {
                 quality: quality, lossless: lossless, effort: effort, smartSubsample: smartSubsample, strip: strip)
             if strip { return bytes }
             var unwanted: Set<String> = [WebPChunks.xmp]
-            if !keep.contains("copyright") { unwanted.insert(WebPChunks.exif) }
-            if !keep.contains("icc") { unwanted.insert(WebPChunks.icc) }
+            if !keep.contains(.copyright) { unwanted.insert(WebPChunks.exif) }
+            if !keep.contains(.icc) { unwanted.insert(WebPChunks.icc) }
             return WebPChunks.removing(unwanted, from: bytes)
         }
     }
@@ -126,8 +166,8 @@ public struct Encode: OutputStage {
     func keepOnly(_ image: VipsImage) throws -> VipsImage {
         let metadata = ["exif-data", "xmp-data", "iptc-data", "icc-profile-data", "orientation", "jpeg-thumbnail-data"]
         return try image.removingFields { field in
-            if field == "icc-profile-data" { return !keep.contains("icc") }
-            if field == "exif-ifd0-Copyright" { return !keep.contains("copyright") }
+            if field == "icc-profile-data" { return !keep.contains(.icc) }
+            if field == "exif-ifd0-Copyright" { return !keep.contains(.copyright) }
             return metadata.contains(field) || field.hasPrefix("exif-")
         }
     }

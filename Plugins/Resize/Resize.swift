@@ -22,16 +22,17 @@ public struct Resize: TransformStage {
         case fill
     }
 
-    public static let options: [OptionSpec] = [
-        OptionSpec("width", .integer(min: 1, max: 100_000), help: "Target width in pixels."),
-        OptionSpec("height", .integer(min: 1, max: 100_000), help: "Target height in pixels."),
-        OptionSpec(
-            "fit", .choice(Fit.allCases.map(\.rawValue)), default: "inside", help: "How the image meets the box."),
-        OptionSpec("enlarge", .boolean, default: false, help: "Allow scaling up images smaller than the box."),
-        OptionSpec("kernel", .choice(Kernel.allCases.map(\.rawValue)), default: "lanczos3", help: "Resampling kernel."),
-        OptionSpec("background", .color, default: "#ffffff", help: "Padding colour for fit: contain (alpha allowed)."),
-        OptionSpec("gravity", .choice(Gravity.all), default: "centre", help: "Which part fit: cover keeps."),
-    ]
+    static let width = StageOption<Int?>.integer("width", min: 1, max: 100_000, help: "Target width in pixels.")
+    static let height = StageOption<Int?>.integer("height", min: 1, max: 100_000, help: "Target height in pixels.")
+    static let fit = StageOption<Fit>.choice("fit", default: .inside, help: "How the image meets the box.")
+    static let enlarge = StageOption.boolean(
+        "enlarge", default: false, help: "Allow scaling up images smaller than the box.")
+    static let kernel = StageOption<Kernel>.choice("kernel", default: .lanczos3, help: "Resampling kernel.")
+    static let background = StageOption.color(
+        "background", default: "#ffffff", help: "Padding colour for fit: contain (alpha allowed).")
+    static let gravity = StageOption<Gravity>.choice("gravity", default: .centre, help: "Which part fit: cover keeps.")
+
+    public static let options = OptionSpec.list(width, height, fit, enlarge, kernel, background, gravity)
 
     public let width: Int?
     public let height: Int?
@@ -39,41 +40,41 @@ public struct Resize: TransformStage {
     public let enlarge: Bool
     let kernel: Kernel
     let background: Color
-    let gravity: String
+    let gravity: Gravity
 
     public init(options: StageOptions) throws {
-        width = options.integer("width")
-        height = options.integer("height")
-        fit = Fit(rawValue: options.string("fit") ?? "inside") ?? .inside
-        enlarge = options.boolean("enlarge") ?? false
-        kernel = Kernel(rawValue: options.string("kernel") ?? "lanczos3") ?? .lanczos3
-        background = Color(parsing: options.string("background") ?? "#ffffff") ?? Color(red: 255, green: 255, blue: 255)
-        gravity = options.string("gravity") ?? "centre"
+        width = options[Self.width]
+        height = options[Self.height]
+        fit = options[Self.fit]
+        enlarge = options[Self.enlarge]
+        kernel = options[Self.kernel]
+        background = options[Self.background]
+        gravity = options[Self.gravity]
         guard width != nil || height != nil else {
-            throw options.problem(nil, "give width, height, or both")
+            throw options.problem("give width, height, or both")
         }
         if fit != .inside, width == nil || height == nil {
-            throw options.problem("fit", "fit: \(fit.rawValue) needs both width and height")
+            throw options.problem(Self.fit, "fit: \(fit.rawValue) needs both width and height")
         }
-        if fit != .cover, options.isSet("gravity") {
-            throw options.problem("gravity", "gravity applies to fit: cover only")
+        if fit != .cover, options.isSet(Self.gravity) {
+            throw options.problem(Self.gravity, "gravity applies to fit: cover only")
         }
-        if fit != .contain, options.isSet("background") {
-            throw options.problem("background", "background applies to fit: contain only")
+        if fit != .contain, options.isSet(Self.background) {
+            throw options.problem(Self.background, "background applies to fit: contain only")
         }
     }
 
     public func applies(_ option: String) -> Bool {
         switch option {
-        case "gravity": fit == .cover
-        case "background": fit == .contain
+        case Self.gravity.name: fit == .cover
+        case Self.background.name: fit == .contain
         default: true
         }
     }
 
     public func contribute(to hints: inout LoadHints) {
         hints.shrinkOnLoad = true
-        if fit == .cover, Gravity.smart.contains(gravity) { hints.randomAccess = true }
+        if fit == .cover, gravity.isSmart { hints.randomAccess = true }
     }
 
     /// Scale factors and sizes for an image of `inWidth`×`inHeight`.
@@ -169,12 +170,12 @@ public struct Resize: TransformStage {
         context.resolutionScale = 1
         switch fit {
         case .cover where result.width > layout.final.width || result.height > layout.final.height:
-            if Gravity.smart.contains(gravity), let interesting = Interesting(rawValue: gravity) {
+            if gravity.isSmart, let interesting = Interesting(rawValue: gravity.rawValue) {
                 return try result.smartCropped(
                     width: layout.final.width, height: layout.final.height, interesting: interesting)
             }
-            let (x, y) = Gravity.offset(
-                gravity, spareX: result.width - layout.final.width, spareY: result.height - layout.final.height)
+            let (x, y) = gravity.offset(
+                spareX: result.width - layout.final.width, spareY: result.height - layout.final.height)
             return try result.extracting(left: x, top: y, width: layout.final.width, height: layout.final.height)
         case .contain where result.width < layout.final.width || result.height < layout.final.height:
             if result.interpretation == .cmyk {

@@ -1,4 +1,5 @@
 internal import Crypto
+public import Failures
 public import Foundation
 internal import NIOPosix
 internal import Synchronization
@@ -36,7 +37,8 @@ public struct FileSystemStore: ObjectStore {
                     withIntermediateDirectories: true)
             }
         } catch {
-            throw StorageError(.unavailable, "Cannot create the store folder \(root.path).", cause: Described(error))
+            throw StorageError(
+                .unavailable, "Cannot create the store folder \(root.path).", cause: DescribedError(error))
         }
         realRoot = Self.resolved(self.root.path)
         rootPath = self.root.path.hasSuffix("/") ? String(self.root.path.dropLast()) : self.root.path
@@ -79,7 +81,7 @@ public struct FileSystemStore: ObjectStore {
                 try FileManager.default.createDirectory(
                     at: sidecarLocation(of: key).deletingLastPathComponent(), withIntermediateDirectories: true)
             } catch {
-                throw StorageError(.unavailable, "Cannot create folders for \(key).", cause: Described(error))
+                throw StorageError(.unavailable, "Cannot create folders for \(key).", cause: DescribedError(error))
             }
             // Checked again after creating folders: a symbolic link could have appeared on the way.
             _ = try location(of: key)
@@ -90,7 +92,7 @@ public struct FileSystemStore: ObjectStore {
             do {
                 sidecarBytes = [UInt8](try JSONEncoder().encode(sidecar))
             } catch {
-                throw StorageError(.unavailable, "Cannot encode metadata.", cause: Described(error))
+                throw StorageError(.unavailable, "Cannot encode metadata.", cause: DescribedError(error))
             }
             let temporarySidecar = try writeTemporary(sidecarBytes)
             try commit(temporarySidecar, to: sidecarLocation(of: key), exclusive: false)
@@ -356,7 +358,7 @@ public struct FileSystemStore: ObjectStore {
         } catch let error as StorageError {
             throw error
         } catch {
-            throw StorageError(.unavailable, "The file store failed.", cause: Described(error))
+            throw StorageError(.unavailable, "The file store failed.", cause: DescribedError(error))
         }
     }
 }
@@ -403,12 +405,6 @@ struct Errno: Error, Sendable, CustomStringConvertible {
     let code: Int32
     init(_ code: Int32) { self.code = code }
     var description: String { String(cString: strerror(code)) }
-}
-
-/// Any error, kept as its description so it can travel as a `Sendable` cause.
-struct Described: Error, Sendable, CustomStringConvertible {
-    let description: String
-    init(_ error: any Error) { description = "\(error)" }
 }
 
 /// Content types from magic numbers, for files stored without metadata.

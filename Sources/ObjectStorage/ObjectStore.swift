@@ -1,3 +1,4 @@
+public import Failures
 public import Foundation
 
 /// The key of an object in a store: a relative, `/`-separated path of at most 1024 UTF-8 bytes.
@@ -131,40 +132,26 @@ extension [ObjectKey] {
     }
 }
 
-/// A storage failure, with a code, a public message and the cause.
-public struct StorageError: Error, Sendable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: String
-        public init(_ rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
+/// A storage failure, with a code, a public message and the cause (see ``CodedError``).
+public typealias StorageError = CodedError<StorageErrorCode>
 
-        /// The key cannot name an object.
-        public static let invalidKey = Code("invalid_key")
-        /// The object is bigger than the caller accepts.
-        public static let tooLarge = Code("too_large")
-        /// A create-only put found an object already there.
-        public static let alreadyExists = Code("already_exists")
-        /// The store refused the credentials or the operation.
-        public static let accessDenied = Code("access_denied")
-        /// The store is down, overloaded or unreachable.
-        public static let unavailable = Code("unavailable")
-        /// The store did not answer in time.
-        public static let timeout = Code("timeout")
-        /// The store cannot do this operation (such as listing).
-        public static let unsupported = Code("unsupported")
-    }
+/// The codes of ``StorageError``.
+public struct StorageErrorCode: ErrorCode {
+    public let rawValue: String
+    public init(_ rawValue: String) { self.rawValue = rawValue }
 
-    public var code: Code
-    public var message: String
-    public var cause: (any Error & Sendable)?
-
-    public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
-        self.code = code
-        self.message = message
-        self.cause = cause
-    }
-
-    public var description: String {
-        cause.map { "\(code): \(message) (cause: \($0))" } ?? "\(code): \(message)"
-    }
+    /// The key cannot name an object.
+    public static let invalidKey = Self("invalid_key")
+    /// The object is bigger than the caller accepts.
+    public static let tooLarge = Self("too_large")
+    /// A create-only put found an object already there.
+    public static let alreadyExists = Self("already_exists")
+    /// The store refused the credentials or the operation.
+    public static let accessDenied = Self("access_denied")
+    /// The store is down, overloaded or unreachable.
+    public static let unavailable = Self("unavailable")
+    /// The store did not answer in time.
+    public static let timeout = Self("timeout")
+    /// The store cannot do this operation (such as listing).
+    public static let unsupported = Self("unsupported")
 }

@@ -95,7 +95,7 @@ struct Plan: AsyncParsableCommand {
             text +=
                 "  \(step.name.padding(8)) → \(step.width)×\(step.height)  \(formatMilliseconds(step.milliseconds))\n"
         }
-        text += "  \("encode".padding(8)) → \(plan.output.fileExtension) \(result.width)×\(result.height), "
+        text += "  \(plan.outputStep.name.padding(8)) → \(plan.output.fileExtension) \(result.width)×\(result.height), "
         text += "\(formatBytes(result.bytes.count))  \(formatMilliseconds(report.encodeMilliseconds))\n"
         text +=
             "  total \(formatMilliseconds(report.totalMilliseconds)) (libvips decodes and resamples lazily, during encode)\n"

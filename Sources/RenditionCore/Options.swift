@@ -254,41 +254,33 @@ public struct StageOptions: Sendable {
         self.explicit = explicit
     }
 
-    /// The value of `name`: as written, else its default, else `nil`.
-    public func value(_ name: String) -> OptionValue? {
+    /// The value of `option`: as written, else its declared default.
+    ///
+    /// Reading an option the stage did not declare in its ``Stage/options`` is a programming error and stops
+    /// at the first plan (every stage is planned in the tests).
+    public subscript<Value>(_ option: StageOption<Value>) -> Value {
+        option.read(value(option.spec.name))
+    }
+
+    /// Whether `option` was written in the file.
+    public func isSet(_ option: any DeclaredOption) -> Bool { isSet(option.spec.name) }
+
+    /// A problem about `option`, located where it was written (or at the stage when it was not).
+    public func problem(_ option: any DeclaredOption, _ message: String) -> PipelineProblem {
+        problem(option.spec.name, message)
+    }
+
+    /// A problem about the stage as a whole, located where it was written.
+    public func problem(_ message: String) -> PipelineProblem { problem(nil, message) }
+
+    func value(_ name: String) -> OptionValue? {
         precondition(specs.contains { $0.name == name }, "\(stage) reads undeclared option \(name)")
         return explicit[name]?.value ?? specs.first { $0.name == name }?.defaultValue
     }
 
-    /// Whether `name` was written in the file.
-    public func isSet(_ name: String) -> Bool { explicit[name] != nil }
-
-    public func integer(_ name: String) -> Int? {
-        if case .integer(let value) = value(name) { return value }
-        return nil
-    }
-
-    public func number(_ name: String) -> Double? {
-        switch value(name) {
-        case .number(let value): value
-        case .integer(let value): Double(value)
-        default: nil
-        }
-    }
-
-    public func boolean(_ name: String) -> Bool? {
-        if case .boolean(let value) = value(name) { return value }
-        return nil
-    }
-
-    public func string(_ name: String) -> String? {
-        if case .string(let value) = value(name) { return value }
-        return nil
-    }
-
-    public func list(_ name: String) -> [String]? {
-        if case .list(let value) = value(name) { return value }
-        return nil
+    func isSet(_ name: String) -> Bool {
+        precondition(specs.contains { $0.name == name }, "\(stage) asks about undeclared option \(name)")
+        return explicit[name] != nil
     }
 
     /// Every option with a value (written or default), in declaration order: what the stage will do.
@@ -296,9 +288,151 @@ public struct StageOptions: Sendable {
         specs.compactMap { spec in value(spec.name).map { (spec.name, $0) } }
     }
 
-    /// A problem about option `name` (or the stage itself when `nil`), located where it was written.
-    public func problem(_ name: String?, _ message: String) -> PipelineProblem {
+    func problem(_ name: String?, _ message: String) -> PipelineProblem {
         guard let name else { return PipelineProblem(location, stage, message) }
         return PipelineProblem(explicit[name]?.location ?? location, "\(stage).\(name)", message)
+    }
+}
+
+/// One option of a stage, declared once: its ``OptionSpec`` (name, kind, default, help) and how its checked
+/// value reads in Swift. A stage reads it with `options[Self.someOption]`, which gives the written value or
+/// the declared default, never a second copy of either.
+///
+/// Choice options come from enums, so the words a file may use and the cases a stage switches over are one list.
+public struct StageOption<Value>: Sendable {
+    public let spec: OptionSpec
+    let read: @Sendable (OptionValue?) -> Value
+
+    init(_ spec: OptionSpec, read: @escaping @Sendable (OptionValue?) -> Value) {
+        if let value = spec.defaultValue {
+            precondition(
+                spec.kind.coerce(value.raw) != nil, "\(spec.name): default \(value) is not \(spec.kind.expectation)")
+        }
+        self.spec = spec
+        self.read = read
+    }
+
+    public var name: String { spec.name }
+}
+
+/// Any ``StageOption``, for listing a stage's options whatever their types.
+public protocol DeclaredOption: Sendable {
+    var spec: OptionSpec { get }
+}
+
+extension StageOption: DeclaredOption {}
+
+extension OptionSpec {
+    /// The specs of `options`, in the order given: a stage's ``Stage/options``.
+    public static func list(_ options: any DeclaredOption...) -> [OptionSpec] { options.map(\.spec) }
+}
+
+extension StageOption where Value == Int {
+    /// A whole number in `min...max` that reads as `default` when absent.
+    public static func integer(_ name: String, min: Int, max: Int = .max, default value: Int, help: String) -> Self {
+        Self(OptionSpec(name, .integer(min: min, max: max), default: .integer(value), help: help)) {
+            if case .integer(let number) = $0 { number } else { value }
+        }
+    }
+}
+
+extension StageOption where Value == Int? {
+    /// A whole number in `min...max`, `nil` when absent.
+    public static func integer(_ name: String, min: Int, max: Int = .max, help: String) -> Self {
+        Self(OptionSpec(name, .integer(min: min, max: max), help: help)) {
+            if case .integer(let number) = $0 { number } else { nil }
+        }
+    }
+}
+
+extension StageOption where Value == Double {
+    /// A number in `min...max` that reads as `default` when absent.
+    public static func number(_ name: String, min: Double, max: Double = .infinity, default value: Double, help: String)
+        -> Self
+    {
+        Self(OptionSpec(name, .number(min: min, max: max), default: .number(value), help: help)) {
+            $0?.number ?? value
+        }
+    }
+}
+
+extension StageOption where Value == Double? {
+    /// A number in `min...max`, `nil` when absent.
+    public static func number(_ name: String, min: Double, max: Double = .infinity, help: String) -> Self {
+        Self(OptionSpec(name, .number(min: min, max: max), help: help)) { $0?.number }
+    }
+}
+
+extension StageOption where Value == Bool {
+    /// `true` or `false`, reading as `default` when absent.
+    public static func boolean(_ name: String, default value: Bool, help: String) -> Self {
+        Self(OptionSpec(name, .boolean, default: .boolean(value), help: help)) {
+            if case .boolean(let flag) = $0 { flag } else { value }
+        }
+    }
+}
+
+extension StageOption where Value: CaseIterable & RawRepresentable & Sendable, Value.RawValue == String {
+    /// One of `Value`'s cases, by raw value, reading as `default` when absent.
+    public static func choice(_ name: String, default value: Value, help: String) -> Self {
+        Self(OptionSpec(name, .choice(Value.allCases.map(\.rawValue)), default: .string(value.rawValue), help: help)) {
+            if case .string(let word) = $0, let found = Value(rawValue: word) { found } else { value }
+        }
+    }
+
+    /// One of `Value`'s cases that every file must write.
+    public static func required(_ name: String, help: String) -> Self {
+        Self(OptionSpec(name, .choice(Value.allCases.map(\.rawValue)), required: true, help: help)) {
+            guard case .string(let word) = $0, let found = Value(rawValue: word) else {
+                preconditionFailure("\(name) is required, so planning refuses a file without it")
+            }
+            return found
+        }
+    }
+}
+
+extension StageOption {
+    /// Cases of `Element`, each at most once, reading as `default` when absent.
+    public static func choices<Element>(_ name: String, default value: [Element], help: String) -> Self
+    where
+        Value == Set<Element>, Element: CaseIterable & RawRepresentable & Hashable & Sendable,
+        Element.RawValue == String
+    {
+        Self(
+            OptionSpec(
+                name, .choices(Element.allCases.map(\.rawValue)), default: .list(value.map(\.rawValue)), help: help)
+        ) {
+            if case .list(let words) = $0 { Set(words.compactMap(Element.init(rawValue:))) } else { Set(value) }
+        }
+    }
+}
+
+extension StageOption where Value == Color {
+    /// A colour, reading as `default` (written as in a file, such as `#ffffff`) when absent.
+    public static func color(_ name: String, default text: String, help: String) -> Self {
+        Self(OptionSpec(name, .color, default: .string(text), help: help)) {
+            if case .string(let written) = $0, let color = Color(parsing: written) { return color }
+            return Color(parsing: text)!
+        }
+    }
+}
+
+extension StageOption where Value == AspectRatio? {
+    /// An aspect ratio such as `16:9`, `nil` when absent.
+    public static func aspectRatio(_ name: String, help: String) -> Self {
+        Self(OptionSpec(name, .aspectRatio, help: help)) {
+            if case .string(let text) = $0 { AspectRatio(parsing: text) } else { nil }
+        }
+    }
+}
+
+extension OptionValue {
+    /// The value as a number, integers included.
+    var number: Double? {
+        switch self {
+        case .number(let value): value
+        case .integer(let value): Double(value)
+        default: nil
+        }
     }
 }

@@ -62,6 +62,12 @@ public struct PlannedStep: Sendable {
     public let location: SpecLocation
 }
 
+/// A transform of a plan with the step it was written as.
+public struct PlannedTransform: Sendable {
+    public let step: PlannedStep
+    public let stage: any TransformStage
+}
+
 /// A pipeline file, checked and resolved: immutable, shareable across renders, and fingerprinted.
 public struct PipelinePlan: Sendable {
     /// The preset name (the file name without extension).
@@ -69,12 +75,11 @@ public struct PipelinePlan: Sendable {
     public let summary: String?
     /// The file the plan came from.
     public let source: String
-    /// Every stage, in order, the output stage last.
-    public let steps: [PlannedStep]
-    /// The transforms, in order.
-    public let transforms: [any TransformStage]
-    /// The output stage.
+    /// The transforms, in order, each with its step.
+    public let transforms: [PlannedTransform]
+    /// The output stage and its step.
     public let output: any OutputStage
+    public let outputStep: PlannedStep
     /// What the decoder should do, gathered from the stages.
     public let hints: LoadHints
     /// Seconds a rendition may be cached; 14 days unless the file says otherwise.
@@ -85,6 +90,9 @@ public struct PipelinePlan: Sendable {
     /// decoder policy. Equal plans render equal bytes; the name, cache and limits do not count.
     public let fingerprint: String
 
+    /// Every stage, in order, the output stage last.
+    public var steps: [PlannedStep] { transforms.map(\.step) + [outputStep] }
+
     /// The `Cache-Control` value renditions of this preset are stored with.
     public var cacheControl: String { "public, max-age=\(maxAge)" }
 
@@ -93,8 +101,8 @@ public struct PipelinePlan: Sendable {
     public func predict(for input: InputInfo) -> (steps: [ImageGeometry], shrink: Int) {
         var geometry = ImageGeometry(width: input.width, height: input.height, orientation: input.orientation)
         var steps: [ImageGeometry] = []
-        for stage in transforms {
-            geometry = stage.predict(geometry)
+        for transform in transforms {
+            geometry = transform.stage.predict(geometry)
             steps.append(geometry)
         }
         let shrink =
@@ -119,6 +127,9 @@ public struct PipelinePlan: Sendable {
 }
 
 /// Turns pipeline documents into plans, collecting every problem instead of stopping at the first.
+///
+/// Planning runs in phases, each adding to one list of problems: the file's top-level keys, then each stage
+/// and its options, then the order rules (from stage roles), then the load hints and the fingerprint.
 public struct Planner: Sendable {
     public let registry: StageRegistry
     public let limits: ServiceLimits
@@ -130,25 +141,60 @@ public struct Planner: Sendable {
 
     static let topLevelKeys = ["description", "stages", "cache", "limits", "input"]
 
+    /// The top-level settings of a file, other than its stages.
+    struct Settings {
+        var summary: String?
+        var stages: SpecNode?
+        var maxAge = 1_209_600
+        var maxInputPixels: Int
+        var failOn = FailOn.warning
+    }
+
+    /// A stage built from its entry, with the step it was written as.
+    typealias Built = (step: PlannedStep, stage: any Stage)
+
     /// Plans the document of preset `name`, read from `source`.
     public func plan(name: String, document: SpecNode, source: String) -> Result<PipelinePlan, PipelineProblems> {
         var problems: [PipelineProblem] = []
         if let problem = PresetName.problem(with: name) {
             problems.append(PipelineProblem(SpecLocation(file: source, line: 1, column: 1), "", problem))
         }
+        guard let settings = readTopLevel(document, into: &problems) else {
+            return .failure(PipelineProblems(problems))
+        }
+        guard let stagesNode = settings.stages else {
+            problems.append(
+                PipelineProblem(document.location, "stages", "missing; list the stages, ending with \(outputNames)"))
+            return .failure(PipelineProblems(problems))
+        }
+        guard case .sequence(let items, let stagesLocation) = stagesNode else {
+            problems.append(
+                PipelineProblem(stagesNode.location, "stages", "expected a list of stages, got \(stagesNode.found)"))
+            return .failure(PipelineProblems(problems))
+        }
+        let built = buildStages(items, into: &problems)
+        let ordered = checkOrder(built, complete: built.count == items.count, at: stagesLocation, into: &problems)
+        guard problems.isEmpty, let ordered else { return .failure(PipelineProblems(problems)) }
+        return .success(
+            PipelinePlan(
+                name: name, summary: settings.summary, source: source, transforms: ordered.transforms,
+                output: ordered.output.stage, outputStep: ordered.output.step,
+                hints: Self.hints(for: built, failOn: settings.failOn),
+                maxAge: settings.maxAge, maxInputPixels: settings.maxInputPixels,
+                fingerprint: Self.fingerprint(of: built, failOn: settings.failOn)))
+    }
+
+    /// Phase 1: the document's top-level keys. `nil` when the document is not a mapping at all.
+    func readTopLevel(_ document: SpecNode, into problems: inout [PipelineProblem]) -> Settings? {
         guard case .mapping(let entries, _) = document else {
             problems.append(
                 PipelineProblem(
                     document.location, "",
                     "expected a mapping with \(Self.topLevelKeys.joined(separator: ", ")), got \(document.found)"))
-            return .failure(PipelineProblems(problems))
+            return nil
         }
+        var settings = Settings(maxInputPixels: limits.maxInputPixels)
         var seen: Set<String> = []
-        var summary: String?
-        var stagesNode: SpecNode?
-        var maxAge = 1_209_600
-        var maxInputPixels = limits.maxInputPixels
-        var failOn = FailOn.warning
         for entry in entries {
             if !seen.insert(entry.key).inserted {
                 problems.append(PipelineProblem(entry.keyLocation, entry.key, "appears twice; keep one"))
@@ -157,19 +203,19 @@ public struct Planner: Sendable {
             switch entry.key {
             case "description":
                 if case .scalar(let text, _) = entry.value {
-                    summary = text
+                    settings.summary = text
                 } else {
                     problems.append(
                         PipelineProblem(entry.value.location, "description", "expected text, got \(entry.value.found)"))
                 }
             case "stages":
-                stagesNode = entry.value
+                settings.stages = entry.value
             case "cache":
                 readSection(entry, keys: ["maxAge"], into: &problems) { key, node in
                     guard case .scalar(let text, _) = node, let seconds = Quantity.seconds(text) else {
                         return "expected a duration such as 3600, 90s, 15m, 12h, 14d or 2w, got \(node.found)"
                     }
-                    maxAge = seconds
+                    settings.maxAge = seconds
                     return nil
                 }
             case "limits":
@@ -181,7 +227,7 @@ public struct Planner: Sendable {
                         return
                             "\(text) is above the service-wide limit of \(Quantity.describe(count: limits.maxInputPixels)); presets can only lower it"
                     }
-                    maxInputPixels = count
+                    settings.maxInputPixels = count
                     return nil
                 }
             case "input":
@@ -190,7 +236,7 @@ public struct Planner: Sendable {
                         return
                             "expected one of \(FailOn.allCases.map(\.rawValue).joined(separator: ", ")), got \(node.found)"
                     }
-                    failOn = value
+                    settings.failOn = value
                     return nil
                 }
             default:
@@ -200,19 +246,12 @@ public struct Planner: Sendable {
                         "unknown key; a pipeline file has \(Self.topLevelKeys.joined(separator: ", "))"))
             }
         }
+        return settings
+    }
 
-        guard let stagesNode else {
-            problems.append(
-                PipelineProblem(document.location, "stages", "missing; list the stages, ending with encode"))
-            return .failure(PipelineProblems(problems))
-        }
-        guard case .sequence(let items, let stagesLocation) = stagesNode else {
-            problems.append(
-                PipelineProblem(stagesNode.location, "stages", "expected a list of stages, got \(stagesNode.found)"))
-            return .failure(PipelineProblems(problems))
-        }
-
-        var built: [(step: PlannedStep, stage: any Stage)] = []
+    /// Phase 2: each entry of `stages:` as a registered stage built from its checked options.
+    func buildStages(_ items: [SpecNode], into problems: inout [PipelineProblem]) -> [Built] {
+        var built: [Built] = []
         for (index, item) in items.enumerated() {
             guard case .mapping(let pair, _) = item, pair.count == 1, let entry = pair.first else {
                 problems.append(
@@ -242,17 +281,24 @@ public struct Planner: Sendable {
                 } catch let found as PipelineProblems {
                     problems += found.problems
                 } catch {
-                    problems.append(options.problem(nil, "\(error)"))
+                    problems.append(options.problem("\(error)"))
                 }
             }
         }
+        return built
+    }
 
-        // Order rules: at most one orientation stage, before any geometry; exactly one output stage, last.
-        var transforms: [any TransformStage] = []
-        var output: (any OutputStage)?
-        var sawGeometry = false
+    /// Phase 3: the order rules, from each stage's role and its own name only. At most one orientation
+    /// stage, before every geometry and filter stage; exactly one output stage, last. `complete` says whether
+    /// every entry built (a missing output stage is only reported then).
+    func checkOrder(
+        _ built: [Built], complete: Bool, at location: SpecLocation, into problems: inout [PipelineProblem]
+    ) -> (transforms: [PlannedTransform], output: (step: PlannedStep, stage: any OutputStage))? {
+        var transforms: [PlannedTransform] = []
+        var output: (step: PlannedStep, stage: any OutputStage)?
+        var after: TransformRole?
         for (position, (step, stage)) in built.enumerated() {
-            if let out = stage as? any OutputStage {
+            if let stage = stage as? any OutputStage {
                 if output != nil {
                     problems.append(
                         PipelineProblem(
@@ -261,37 +307,47 @@ public struct Planner: Sendable {
                     problems.append(
                         PipelineProblem(step.location, step.name, "must be the last stage; move it to the end"))
                 }
-                output = out
-            } else if let transform = stage as? any TransformStage {
-                switch type(of: transform).role {
-                case .orientation:
-                    if sawGeometry {
+                output = (step, stage)
+            } else if let stage = stage as? any TransformStage {
+                let role = type(of: stage).role
+                if role == .orientation {
+                    if let after {
                         problems.append(
                             PipelineProblem(
-                                step.location, step.name, "must come before crop and resize stages; move it up"))
+                                step.location, step.name,
+                                "must come before every geometry and filter stage (it follows a \(after.name) stage); move it up"
+                            ))
                     }
-                    if transforms.contains(where: { type(of: $0).role == .orientation }) {
+                    if transforms.contains(where: { type(of: $0.stage).role == .orientation }) {
                         problems.append(PipelineProblem(step.location, step.name, "appears twice; keep one"))
                     }
-                case .geometry:
-                    sawGeometry = true
+                } else if after == nil {
+                    after = role
                 }
-                transforms.append(transform)
+                transforms.append(PlannedTransform(step: step, stage: stage))
             }
         }
-        if output == nil, built.count == items.count {
-            let outputs = registry.stages.filter { $0 is any OutputStage.Type }.map { $0.name }
-            problems.append(
-                PipelineProblem(
-                    stagesLocation, "stages", "no output stage; end the list with \(outputs.joined(separator: " or "))")
-            )
+        if output == nil, complete {
+            problems.append(PipelineProblem(location, "stages", "no output stage; end the list with \(outputNames)"))
         }
-        guard problems.isEmpty, let output else { return .failure(PipelineProblems(problems)) }
+        return output.map { (transforms, $0) }
+    }
 
+    /// The output stages a pipeline can end with, such as `encode`.
+    var outputNames: String {
+        registry.stages.filter { $0 is any OutputStage.Type }.map { $0.name }.joined(separator: " or ")
+    }
+
+    /// Phase 4: what the decoder should do, from every stage.
+    static func hints(for built: [Built], failOn: FailOn) -> LoadHints {
         var hints = LoadHints()
         hints.failOn = failOn
         for (_, stage) in built { stage.contribute(to: &hints) }
+        return hints
+    }
 
+    /// Phase 5: the fingerprint, over the canonical text of the decoder policy and every resolved step.
+    static func fingerprint(of built: [Built], failOn: FailOn) -> String {
         var canonical = "rendition-plan/2\ninput failOn=\(failOn.rawValue)\n"
         for (step, _) in built {
             canonical += "stage \(step.name)"
@@ -299,13 +355,7 @@ public struct Planner: Sendable {
             canonical += "\n"
         }
         let digest = SHA256.hash(data: Array(canonical.utf8))
-        let fingerprint = digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
-
-        return .success(
-            PipelinePlan(
-                name: name, summary: summary, source: source, steps: built.map(\.step), transforms: transforms,
-                output: output, hints: hints, maxAge: maxAge, maxInputPixels: maxInputPixels,
-                fingerprint: fingerprint))
+        return digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
     }
 
     /// Reads a `section: {key: value}` mapping whose keys are all in `keys`.

@@ -1,3 +1,4 @@
+internal import Failures
 internal import NIOCore
 internal import NIOPosix
 internal import Synchronization
@@ -181,7 +182,7 @@ struct RenderJob {
 
         let shrink = plan.predict(for: info).shrink
         // Rotations and vertical flips read rows out of order; a streaming decoder cannot serve that.
-        let reordering = plan.transforms.contains { type(of: $0).role == .orientation } && info.orientation > 2
+        let reordering = plan.transforms.contains { type(of: $0.stage).role == .orientation } && info.orientation > 2
         let access: Access = plan.hints.randomAccess || reordering ? .random : .sequential
         let loaded: VipsImage
         do {
@@ -197,17 +198,18 @@ struct RenderJob {
 
         var image = loaded
         var steps: [RenderReport.Step] = []
-        for (stage, step) in zip(plan.transforms, plan.steps) {
-            try deadline.check("before \(step.name)")
+        for transform in plan.transforms {
+            let name = transform.step.name
+            try deadline.check("before \(name)")
             let stepStart = ContinuousClock.now
             do {
-                image = try stage.apply(to: image, context: context)
+                image = try transform.stage.apply(to: image, context: context)
             } catch {
-                throw diagnose(error, during: step.name, input: input, shrink: shrink)
+                throw diagnose(error, during: name, input: input, shrink: shrink)
             }
             steps.append(
                 .init(
-                    name: step.name, width: image.width, height: image.height,
+                    name: name, width: image.width, height: image.height,
                     milliseconds: (ContinuousClock.now - stepStart).milliseconds))
         }
         try deadline.check("before encoding")
@@ -235,7 +237,7 @@ struct RenderJob {
     /// own is corrupt; otherwise the fault is ours.
     func diagnose(_ error: any Error, during activity: String, input: VipsInput, shrink: Int) -> RenditionError {
         if let error = error as? RenditionError { return error }
-        let cause: any Error & Sendable = (error as? VipsError) ?? StringError("\(error)")
+        let cause = Self.cause(error)
         if let remaining = deadline.remaining, remaining <= .zero {
             return RenditionError(
                 .deadlineExceeded,
@@ -255,18 +257,16 @@ struct RenderJob {
     /// A failure to open the decoder: the loader refused the input's header, so the input is corrupt.
     static func translate(_ error: any Error, during activity: String) -> RenditionError {
         if let error = error as? RenditionError { return error }
-        let cause: any Error & Sendable = (error as? VipsError) ?? StringError("\(error)")
         return RenditionError(
             .corruptImage,
             "The original could not be decoded while \(activity) (corrupt or truncated); upload an intact image.",
-            cause: cause)
+            cause: cause(error))
     }
-}
 
-/// A non-`Sendable` error's description, kept as a cause.
-struct StringError: Error, Sendable, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+    /// `error` as a log-only cause: libvips' own error as it is, anything else by its description.
+    static func cause(_ error: any Error) -> any Error & Sendable {
+        (error as? VipsError) ?? DescribedError(error)
+    }
 }
 
 extension Duration {

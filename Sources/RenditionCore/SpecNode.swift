@@ -1,4 +1,4 @@
-/// A position in a pipeline file, 1-based, for error messages.
+/// A position in a pipeline or configuration file, 1-based, for error messages.
 public struct SpecLocation: Sendable, Hashable, CustomStringConvertible {
     public var file: String
     public var line: Int
@@ -10,7 +10,13 @@ public struct SpecLocation: Sendable, Hashable, CustomStringConvertible {
         self.column = column
     }
 
-    public var description: String { "\(file):\(line):\(column)" }
+    /// Where a value came from when it has no position in a file: a whole file (`source` is its path), or
+    /// an environment variable (`source` is empty; the problem's path names the variable).
+    public static func unpositioned(_ source: String = "") -> SpecLocation {
+        SpecLocation(file: source, line: 0, column: 0)
+    }
+
+    public var description: String { line > 0 ? "\(file):\(line):\(column)" : file }
 }
 
 /// A parsed pipeline document, independent of the syntax it came from: scalars stay text (their type
@@ -53,7 +59,8 @@ public struct SpecEntry: Sendable {
     }
 }
 
-/// One problem in a pipeline file, printed as `file:line:column: path: message`.
+/// One problem in a pipeline or configuration file, printed as `file:line:column: path: message` (a part
+/// that is empty is left out).
 public struct PipelineProblem: Error, Sendable, Hashable, CustomStringConvertible {
     public var location: SpecLocation
     /// Where in the document, such as `resize.width`, `stages[2]` or `limits.maxInputPixels`.
@@ -68,11 +75,11 @@ public struct PipelineProblem: Error, Sendable, Hashable, CustomStringConvertibl
     }
 
     public var description: String {
-        path.isEmpty ? "\(location): \(message)" : "\(location): \(path): \(message)"
+        [location.description, path, message].filter { !$0.isEmpty }.joined(separator: ": ")
     }
 }
 
-/// Every problem found in one or more pipeline files.
+/// Every problem found in one or more pipeline or configuration files.
 public struct PipelineProblems: Error, Sendable, CustomStringConvertible {
     public var problems: [PipelineProblem]
 

@@ -31,12 +31,23 @@ extension Stage {
     }
 }
 
-/// What a transform does to geometry, for the order rules of a pipeline.
-public enum TransformRole: Sendable {
-    /// Applies the input's EXIF orientation; must come before any geometry stage.
+/// What a transform does to the image, which is all the planner's order rules look at.
+public enum TransformRole: Sendable, CaseIterable {
+    /// Applies the input's EXIF orientation: at most one per pipeline, before every geometry and filter stage.
     case orientation
-    /// Changes the image's size or framing.
+    /// Changes the image's size or framing (crop, resize, pad, rotate).
     case geometry
+    /// Changes pixels, never the size (sharpen, blur, watermark): after orientation, anywhere among geometry.
+    case filter
+
+    /// The role in order-rule messages, such as `geometry`.
+    public var name: String {
+        switch self {
+        case .orientation: "orientation"
+        case .geometry: "geometry"
+        case .filter: "filter"
+        }
+    }
 }
 
 /// A stage that turns an image into another image.
@@ -47,6 +58,14 @@ public protocol TransformStage: Stage {
     func predict(_ geometry: ImageGeometry) -> ImageGeometry
     /// Adds this stage's operations to `image`'s pipeline. Runs on a render thread.
     func apply(to image: VipsImage, context: StageContext) throws -> VipsImage
+}
+
+/// A transform that changes pixels but never the image's size, so its prediction is its input.
+public protocol FilterStage: TransformStage {}
+
+extension FilterStage {
+    public static var role: TransformRole { .filter }
+    public func predict(_ geometry: ImageGeometry) -> ImageGeometry { geometry }
 }
 
 /// The last stage of every pipeline: turns the image into bytes.

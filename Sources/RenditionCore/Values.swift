@@ -103,17 +103,28 @@ public enum Quantity {
 
 /// Where a crop keeps its part of the image: a compass point, the centre, or (smart) where libvips finds
 /// the most entropy or attention.
-public enum Gravity {
-    public static let compass = [
-        "centre", "north", "northeast", "east", "southeast", "south", "southwest", "west", "northwest",
-    ]
-    public static let smart = ["entropy", "attention"]
-    public static let all = compass + smart
+public enum Gravity: String, Sendable, CaseIterable {
+    case centre, north, northeast, east, southeast, south, southwest, west, northwest
+    case entropy, attention
 
-    /// The top-left offset of a box at compass point `gravity`, given the spare pixels around it.
-    public static func offset(_ gravity: String, spareX: Int, spareY: Int) -> (x: Int, y: Int) {
-        let x = gravity.hasSuffix("west") ? 0 : gravity.hasSuffix("east") ? spareX : spareX / 2
-        let y = gravity.hasPrefix("north") ? 0 : gravity.hasPrefix("south") ? spareY : spareY / 2
+    /// Whether libvips places the box itself by looking at the pixels (which reads them more than once).
+    public var isSmart: Bool { self == .entropy || self == .attention }
+
+    /// The top-left offset of a box at this compass point, given the spare pixels around it (smart
+    /// gravities, placed by libvips, count as the centre here).
+    public func offset(spareX: Int, spareY: Int) -> (x: Int, y: Int) {
+        let x: Int =
+            switch self {
+            case .west, .northwest, .southwest: 0
+            case .east, .northeast, .southeast: spareX
+            default: spareX / 2
+            }
+        let y: Int =
+            switch self {
+            case .north, .northeast, .northwest: 0
+            case .south, .southeast, .southwest: spareY
+            default: spareY / 2
+            }
         return (x, y)
     }
 }

@@ -247,7 +247,7 @@ public struct RenditionConfiguration: Sendable {
         -> RenditionConfiguration
     {
         var configuration = RenditionConfiguration()
-        var problems: [String] = []
+        var problems: [PipelineProblem] = []
         let path = file ?? environment["RENDITION_CONFIG"] ?? "rendition.yaml"
         let explicit = file != nil || environment["RENDITION_CONFIG"] != nil
         let configured =
@@ -256,21 +256,24 @@ public struct RenditionConfiguration: Sendable {
         if FileManager.default.fileExists(atPath: path) {
             problems += configuration.read(file: path)
         } else if explicit {
-            problems.append("\(path): configuration file not found")
+            problems.append(PipelineProblem(.unpositioned(path), "", "configuration file not found"))
         }
         for setting in settings {
             guard let value = environment[setting.environment] else { continue }
             if !setting.apply(&configuration, value) {
-                problems.append("\(setting.environment): expected \(setting.expected), got \"\(value)\"")
+                problems.append(
+                    PipelineProblem(
+                        .unpositioned(), setting.environment, "expected \(setting.expected), got \"\(value)\""))
             }
         }
         for (name, store) in [("source", configuration.source), ("renditions", configuration.renditions)]
         where store.kind == .s3 && store.bucket.isEmpty {
             problems.append(
-                "storage.\(name).bucket (RENDITION_\(name.uppercased())_BUCKET): required when storage.\(name).type is s3"
-            )
+                PipelineProblem(
+                    .unpositioned(), "storage.\(name).bucket (RENDITION_\(name.uppercased())_BUCKET)",
+                    "required when storage.\(name).type is s3"))
         }
-        guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
+        guard problems.isEmpty else { throw ConfigurationError(problems) }
         return configuration
     }
 
@@ -284,8 +287,11 @@ public struct RenditionConfiguration: Sendable {
             credentials = AWSCredentials(accessKeyID: accessKeyID, secretAccessKey: secretAccessKey)
         }
         if needsS3, credentials == nil {
-            throw ConfigurationError(problems: [
-                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or storage.accessKeyID and storage.secretAccessKey): required for s3 stores"
+            throw ConfigurationError([
+                PipelineProblem(
+                    .unpositioned(),
+                    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or storage.accessKeyID and storage.secretAccessKey)",
+                    "required for s3 stores")
             ])
         }
         var policy = S3RetryPolicy()
@@ -297,7 +303,7 @@ public struct RenditionConfiguration: Sendable {
                 do {
                     return try FileSystemStore(root: URL(fileURLWithPath: store.path))
                 } catch {
-                    throw ConfigurationError(problems: ["storage.\(name).path: \(error.message)"])
+                    throw ConfigurationError([PipelineProblem(.unpositioned(), "storage.\(name).path", error.message)])
                 }
             case .s3:
                 let region =
@@ -319,20 +325,21 @@ public struct RenditionConfiguration: Sendable {
         }
     }
 
-    private mutating func read(file: String) -> [String] {
+    private mutating func read(file: String) -> [PipelineProblem] {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            return ["\(file): cannot read the file"]
+            return [PipelineProblem(.unpositioned(file), "", "cannot read the file")]
         }
         let document: SpecNode
         switch YAMLDocument.parse(text, file: file) {
-        case .failure(let problem): return [problem.description]
+        case .failure(let problem): return [problem]
         case .success(let node): document = node
         }
-        var problems: [String] = []
+        var problems: [PipelineProblem] = []
         func walk(_ node: SpecNode, _ prefix: String) {
             guard case .mapping(let entries, _) = node else {
                 problems.append(
-                    "\(node.location): \(prefix.isEmpty ? "the file" : prefix): expected a mapping, got \(node.found)")
+                    PipelineProblem(
+                        node.location, prefix.isEmpty ? "the file" : prefix, "expected a mapping, got \(node.found)"))
                 return
             }
             for entry in entries {
@@ -343,7 +350,8 @@ public struct RenditionConfiguration: Sendable {
                 }
                 guard let setting = Self.settings.first(where: { $0.path == path }) else {
                     let known = Self.settings.map(\.path).joined(separator: ", ")
-                    problems.append("\(entry.keyLocation): \(path): unknown setting; known settings: \(known)")
+                    problems.append(
+                        PipelineProblem(entry.keyLocation, path, "unknown setting; known settings: \(known)"))
                     continue
                 }
                 let value: String
@@ -354,7 +362,8 @@ public struct RenditionConfiguration: Sendable {
                 }
                 if !setting.apply(&self, value) {
                     problems.append(
-                        "\(entry.value.location): \(path): expected \(setting.expected), got \(entry.value.found)")
+                        PipelineProblem(
+                            entry.value.location, path, "expected \(setting.expected), got \(entry.value.found)"))
                 }
             }
         }
@@ -367,11 +376,14 @@ public struct RenditionConfiguration: Sendable {
         let library = PipelineLibrary.load(
             [pipelines],
             planner: Planner(registry: Catalog.registry, limits: ServiceLimits(maxInputPixels: maxInputPixels)))
-        var problems = library.problems.map(\.description)
+        var problems = library.problems
         if let clash = library.plans[renderPrefix] {
-            problems.append("\(clash.source): preset \"\(renderPrefix)\" clashes with server.renderPrefix; rename one")
+            problems.append(
+                PipelineProblem(
+                    .unpositioned(clash.source), "",
+                    "preset \"\(renderPrefix)\" clashes with server.renderPrefix; rename one"))
         }
-        guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
+        guard problems.isEmpty else { throw ConfigurationError(problems) }
         return library.plans
     }
 }
@@ -393,8 +405,5 @@ public struct StoreSet: Sendable {
     }
 }
 
-/// Bad configuration: every problem, each naming its setting.
-public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
-    public let problems: [String]
-    public var description: String { problems.joined(separator: "\n") }
-}
+/// Bad configuration: every problem, each naming its setting, located like a pipeline file's problems.
+public typealias ConfigurationError = PipelineProblems

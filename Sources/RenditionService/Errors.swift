@@ -1,19 +1,19 @@
 public import ObjectStorage
 public import RenditionCore
 
-extension RenditionError.Code {
+extension RenditionErrorCode {
     /// The key in the URL cannot name an original (`..`, NUL, absolute, too long).
-    public static let invalidKey = RenditionError.Code("invalid_key")
+    public static let invalidKey = Self("invalid_key")
     /// No original exists under the key.
-    public static let originalNotFound = RenditionError.Code("original_not_found")
+    public static let originalNotFound = Self("original_not_found")
     /// The render queue is full; try again shortly.
-    public static let overloaded = RenditionError.Code("overloaded")
+    public static let overloaded = Self("overloaded")
     /// A store failed or refused the operation.
-    public static let storageFailure = RenditionError.Code("storage_failure")
+    public static let storageFailure = Self("storage_failure")
     /// A store did not answer in time.
-    public static let storageTimeout = RenditionError.Code("storage_timeout")
+    public static let storageTimeout = Self("storage_timeout")
     /// The request is not one the service answers (unknown route or method).
-    public static let notFound = RenditionError.Code("not_found")
+    public static let notFound = Self("not_found")
 }
 
 extension RenditionError {

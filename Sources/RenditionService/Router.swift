@@ -1,3 +1,4 @@
+public import Failures
 public import Foundation
 import ObjectStorage
 public import RenditionCore

@@ -1,4 +1,5 @@
 public import AsyncHTTPClient
+public import Failures
 public import Foundation
 internal import Logging
 internal import NIOCore
@@ -243,23 +244,24 @@ public final class S3Store: ObjectStore {
         } catch let error as StorageError {
             throw error
         } catch let error as NIOTooManyBytesError {
-            throw StorageError(.tooLarge, "The object is over the limit of \(maxBytes) bytes.", cause: Described(error))
+            throw StorageError(
+                .tooLarge, "The object is over the limit of \(maxBytes) bytes.", cause: DescribedError(error))
         } catch let error as HTTPClientError
             where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout
         {
             throw StorageError(
-                .timeout, "S3 at \(location.baseEndpoint) did not answer in time.", cause: Described(error))
+                .timeout, "S3 at \(location.baseEndpoint) did not answer in time.", cause: DescribedError(error))
         } catch {
             throw StorageError(
                 .unavailable, "S3 at \(location.baseEndpoint) is unreachable or closed the connection.",
-                cause: Described(error))
+                cause: DescribedError(error))
         }
     }
 
     func failure(_ reply: Reply, while activity: String) -> StorageError {
         let document = S3ErrorDocument(reply.body)
         let code = document?.code ?? "HTTP \(reply.status)"
-        let cause = Described("S3 \(reply.status) \(code): \(document?.message ?? "")")
+        let cause = DescribedError("S3 \(reply.status) \(code): \(document?.message ?? "")")
         switch reply.status {
         case 403:
             return StorageError(
@@ -315,11 +317,4 @@ extension TimeAmount {
         self = .nanoseconds(
             Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
-}
-
-/// Any error (or text) as a `Sendable` cause.
-struct Described: Error, Sendable, CustomStringConvertible {
-    let description: String
-    init(_ error: any Error) { description = "\(error)" }
-    init(_ text: String) { description = text }
 }

@@ -56,7 +56,7 @@ import Testing
     @Test func orientAfterGeometry() {
         #expect(
             problems("stages:\n  - resize: {width: 10}\n  - orient: {}\n  - encode: {format: jpeg}\n") == [
-                "pipelines/bad.yaml:3:5: orient: must come before crop and resize stages; move it up"
+                "pipelines/bad.yaml:3:5: orient: must come before every geometry and filter stage (it follows a geometry stage); move it up"
             ])
     }
 

@@ -16,13 +16,13 @@ struct Flip: TransformStage {
 struct Scale: TransformStage {
     static let name = "scale"
     static let summary = "Geometry double."
-    static let options = [
-        OptionSpec("factor", .number(min: 0.01, max: 1), default: 0.5, help: "Scale factor."),
-        OptionSpec("mode", .choice(["fast", "good"]), default: "good", help: "Mode."),
-    ]
+    enum Mode: String, CaseIterable { case fast, good }
+    static let factor = StageOption.number("factor", min: 0.01, max: 1, default: 0.5, help: "Scale factor.")
+    static let mode = StageOption<Mode>.choice("mode", default: .good, help: "Mode.")
+    static let options = OptionSpec.list(factor, mode)
     static let role = TransformRole.geometry
     let factor: Double
-    init(options: StageOptions) throws { factor = options.number("factor") ?? 0.5 }
+    init(options: StageOptions) throws { factor = options[Self.factor] }
     func contribute(to hints: inout LoadHints) { hints.shrinkOnLoad = true }
     func predict(_ geometry: ImageGeometry) -> ImageGeometry {
         var result = geometry
@@ -122,7 +122,9 @@ func problems(_ result: Result<PipelinePlan, PipelineProblems>) -> [String] {
                 planner.plan(
                     name: "a", document: document([("scale", []), ("flip", []), ("write", [("level", "1")])]),
                     source: "p.yaml"))
-                == ["p.yaml:3:5: flip: must come before crop and resize stages; move it up"])
+                == [
+                    "p.yaml:3:5: flip: must come before every geometry and filter stage (it follows a geometry stage); move it up"
+                ])
         #expect(
             problems(
                 planner.plan(
