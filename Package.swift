@@ -114,6 +114,7 @@ let package = Package(
             dependencies: [
                 "RenditionCore", "RenditionCatalog", "RenditionPreview", "ObjectStorage", "S3Storage",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -138,6 +139,7 @@ let package = Package(
             dependencies: [
                 "RenditionService", "RenditionCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -193,7 +195,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["Vips", "RenditionCore"],
+            dependencies: ["Vips", "RenditionCore", "RenditionCatalog"],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
@@ -232,7 +234,10 @@ let package = Package(
         ),
         .testTarget(
             name: "RenditionServiceTests",
-            dependencies: ["RenditionService", "RenditionCatalog", "RenditionCore", "ObjectStorage", "TestSupport"],
+            dependencies: [
+                "RenditionService", "RenditionCatalog", "RenditionCore", "ObjectStorage", "TestSupport",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -255,6 +260,7 @@ let package = Package(
                 "RenditionLambda", "RenditionBootstrap", "RenditionService", "RenditionCatalog", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
