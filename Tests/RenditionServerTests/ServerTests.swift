@@ -92,6 +92,21 @@ extension TestResponse {
         #expect(harness.metric("rendition_http_requests_total{route=\"origin\",status=\"307\"} 1"))
     }
 
+    @Test func aRepeatedIfNoneMatchReachesTheRouterWhole() async throws {
+        let harness = try await Harness()
+        try await harness.test { client in
+            _ = try await client.execute(uri: "/_render/thumbnail/photos/cat.jpg", method: .get)
+            let hit = try await client.execute(uri: "/thumbnail/photos/cat.jpg", method: .get)
+            let etag = try #require(hit.header("ETag"))
+            // The matching tag first: a front that kept one field per name would keep only "other".
+            var headers = HTTPFields()
+            headers.append(HTTPField(name: .ifNoneMatch, value: etag))
+            headers.append(HTTPField(name: .ifNoneMatch, value: "\"other\""))
+            let response = try await client.execute(uri: "/thumbnail/photos/cat.jpg", method: .get, headers: headers)
+            #expect(response.status == .notModified && response.body.readableBytes == 0)
+        }
+    }
+
     @Test func publicBaseURLMakesAbsoluteRedirects() async throws {
         var harness = try await Harness()
         harness.configuration.publicBaseURL = "https://img.example.com"
