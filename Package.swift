@@ -117,6 +117,7 @@ let package = Package(
             dependencies: [
                 "Failures", "RenditionCore", "RenditionCatalog", "RenditionPreview", "ObjectStorage", "S3Storage",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -141,6 +142,7 @@ let package = Package(
             dependencies: [
                 "RenditionService", "RenditionCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -196,7 +198,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["Vips", "RenditionCore"],
+            dependencies: ["Vips", "RenditionCore", "RenditionCatalog"],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
@@ -235,7 +237,10 @@ let package = Package(
         ),
         .testTarget(
             name: "RenditionServiceTests",
-            dependencies: ["RenditionService", "RenditionCatalog", "RenditionCore", "ObjectStorage", "TestSupport"],
+            dependencies: [
+                "RenditionService", "RenditionCatalog", "RenditionCore", "ObjectStorage", "TestSupport",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -258,6 +263,7 @@ let package = Package(
                 "RenditionLambda", "RenditionBootstrap", "RenditionService", "RenditionCatalog", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

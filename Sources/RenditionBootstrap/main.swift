@@ -34,11 +34,7 @@ func initialise() throws -> (RenditionRouter, StoreSet) {
     let service = try RenditionService(
         plans: plans, source: stores.source, renditions: stores.renditions, settings: configuration.service,
         logger: logger)
-    return (
-        RenditionRouter(
-            service: service, renderPrefix: configuration.renderPrefix, publicBaseURL: configuration.publicBaseURL),
-        stores
-    )
+    return (RenditionRouter(configuration: configuration, service: service, front: .function), stores)
 }
 
 let router: RenditionRouter

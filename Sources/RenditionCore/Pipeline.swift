@@ -18,9 +18,11 @@ public struct StageRegistry: Sendable {
 
 /// Rules for preset names, which are the first path segment of public URLs.
 public enum PresetName {
-    /// Path segments the service uses for itself; no preset may take them.
+    /// Path segments the service uses for itself; no preset may take them. The router's route table is
+    /// the source (`RenditionRouter.reservedSegments`, which this module cannot see); a test keeps the two
+    /// equal.
     public static let reserved: Set<String> = [
-        "_render", "render", "healthz", "readyz", "livez", "metrics", "studio", "favicon.ico", "robots.txt",
+        "_render", "render", "healthz", "readyz", "metrics", "studio", "favicon.ico", "robots.txt",
     ]
 
     /// Why `name` cannot be a preset name, or `nil` when it can.

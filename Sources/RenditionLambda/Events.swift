@@ -1,4 +1,5 @@
 public import Foundation
+public import HTTPTypes
 public import RenditionService
 
 /// The HTTP event shapes Lambda delivers to a render function, and their responses.
@@ -14,49 +15,69 @@ public enum HTTPEvent {
         public let description: String
     }
 
-    /// Reads an event into a request. Throws ``Malformed`` for JSON that is not an HTTP event.
-    public static func parse(_ data: [UInt8]) throws(Malformed) -> (RouteRequest, Shape) {
+    /// Reads an event into a request head (the router serves GET and HEAD only, so the body is not read).
+    /// Throws ``Malformed`` for JSON that is not an HTTP event.
+    public static func parse(_ data: [UInt8]) throws(Malformed) -> (HTTPRequest, Shape) {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(data))) as? [String: Any] else {
             throw Malformed(description: "the event is not a JSON object")
         }
-        var headers: [String: String] = [:]
-        for (name, value) in object["headers"] as? [String: Any] ?? [:] {
-            if let value = value as? String { headers[name.lowercased()] = value }
+        // Payload 2.0 joins repeated headers with commas; 1.0 lists them in multiValueHeaders, which wins
+        // so that each value survives as its own field.
+        var fields: [(String, [String])] = []
+        let multiValue = object["multiValueHeaders"] as? [String: Any] ?? [:]
+        for (name, values) in multiValue {
+            if let values = values as? [String] { fields.append((name, values)) }
+        }
+        let listed = Set(fields.map { $0.0.lowercased() })
+        for (name, value) in object["headers"] as? [String: Any] ?? [:] where !listed.contains(name.lowercased()) {
+            if let value = value as? String { fields.append((name, [value])) }
         }
         if let cookies = object["cookies"] as? [String], !cookies.isEmpty {
-            headers["cookie"] = cookies.joined(separator: "; ")
+            fields.append(("cookie", [cookies.joined(separator: "; ")]))
+        }
+        var headerFields = HTTPFields()
+        for (name, values) in fields {
+            guard let name = HTTPField.Name(name) else { continue }
+            for value in values { headerFields.append(HTTPField(name: name, value: value)) }
         }
         if (object["version"] as? String) == "2.0" || object["rawPath"] != nil {
             guard let path = object["rawPath"] as? String,
                 let context = object["requestContext"] as? [String: Any], let http = context["http"] as? [String: Any],
                 let method = http["method"] as? String
             else { throw Malformed(description: "a payload 2.0 event needs rawPath and requestContext.http.method") }
-            return (RouteRequest(method: method, path: path, headers: headers), .v2)
+            return (try request(method, path, headerFields), .v2)
         }
         if let method = object["httpMethod"] as? String, let path = object["path"] as? String {
             // REST APIs hand over a decoded path; re-encode what a raw path could not contain.
             let encoded =
                 path.addingPercentEncoding(
                     withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "%"))) ?? path
-            for (name, values) in object["multiValueHeaders"] as? [String: Any] ?? [:] {
-                if let values = values as? [String], headers[name.lowercased()] == nil {
-                    headers[name.lowercased()] = values.joined(separator: ",")
-                }
-            }
-            return (RouteRequest(method: method, path: encoded, headers: headers), .v1)
+            return (try request(method, encoded, headerFields), .v1)
         }
         throw Malformed(description: "not an API Gateway or function URL event (no rawPath, no httpMethod and path)")
     }
 
+    static func request(_ method: String, _ path: String, _ headerFields: HTTPFields) throws(Malformed)
+        -> HTTPRequest
+    {
+        guard let method = HTTPRequest.Method(method.uppercased()) else {
+            throw Malformed(description: "the method \"\(method)\" is not an HTTP method token")
+        }
+        return HTTPRequest(method: method, scheme: nil, authority: nil, path: path, headerFields: headerFields)
+    }
+
     /// The response document for `shape`: status, headers and body (base64 for binary).
-    public static func response(_ routed: RouteResponse, shape: Shape) -> [UInt8] {
+    public static func response(_ routed: RoutedResponse, shape: Shape) -> [UInt8] {
         var headers: [String: String] = [:]
-        for (name, value) in routed.headers where name.lowercased() != "content-length" { headers[name] = value }
+        for field in routed.head.headerFields where field.name != .contentLength {
+            headers[field.name.rawName] = field.value
+        }
         let isText =
-            routed.header("Content-Type").map { $0.hasPrefix("text/") || $0.hasPrefix("application/json") } ?? true
+            routed.head.headerFields[.contentType].map { $0.hasPrefix("text/") || $0.hasPrefix("application/json") }
+            ?? true
         let body = isText ? String(decoding: routed.body, as: UTF8.self) : Data(routed.body).base64EncodedString()
         var object: [String: Any] = [
-            "statusCode": routed.status, "headers": headers, "body": body, "isBase64Encoded": !isText,
+            "statusCode": routed.head.status.code, "headers": headers, "body": body, "isBase64Encoded": !isText,
         ]
         if shape == .v1 { object["multiValueHeaders"] = headers.mapValues { [$0] } }
         let data =

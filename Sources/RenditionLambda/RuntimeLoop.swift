@@ -1,5 +1,6 @@
 public import AsyncHTTPClient
 public import Foundation
+import HTTPTypes
 public import Logging
 internal import NIOCore
 internal import NIOHTTP1
@@ -94,7 +95,7 @@ public struct FunctionLoop: Sendable {
 
     /// Answers one invocation.
     public func handle(_ invocation: Invocation) async throws {
-        let request: RouteRequest
+        let request: HTTPRequest
         let shape: HTTPEvent.Shape
         do {
             (request, shape) = try HTTPEvent.parse(invocation.event)
@@ -110,7 +111,8 @@ public struct FunctionLoop: Sendable {
         logger.info(
             "invocation",
             metadata: [
-                "request": "\(invocation.requestID)", "path": "\(request.path)", "status": "\(routed.status)",
+                "request": "\(invocation.requestID)", "path": "\(request.path ?? "")",
+                "status": "\(routed.head.status.code)",
                 "cache": "\(routed.cache)",
             ])
         try await api.respond(invocation.requestID, HTTPEvent.response(routed, shape: shape))

@@ -233,7 +233,6 @@ public final class RenditionService: Sendable {
 
 /// The service's metrics, made with an injected factory (so several services can run in one process).
 struct ServiceMetrics: Sendable {
-    let factory: any MetricsFactory
     let renders: Counter
     let sharedRenders: Counter
     let refused: Counter
@@ -244,9 +243,9 @@ struct ServiceMetrics: Sendable {
     let bytesWritten: Counter
     let bytesServed: Counter
     let memoryHits: Counter
+    let failuresByCode: CounterFamily
 
     init(factory: any MetricsFactory) {
-        self.factory = factory
         renders = Counter(label: "rendition_renders_total", factory: factory)
         sharedRenders = Counter(label: "rendition_renders_shared_total", factory: factory)
         refused = Counter(label: "rendition_renders_refused_total", factory: factory)
@@ -257,9 +256,10 @@ struct ServiceMetrics: Sendable {
         bytesWritten = Counter(label: "rendition_rendition_bytes_written_total", factory: factory)
         bytesServed = Counter(label: "rendition_rendition_bytes_served_total", factory: factory)
         memoryHits = Counter(label: "rendition_memory_cache_hits_total", factory: factory)
+        failuresByCode = CounterFamily(label: "rendition_render_failures_total", dimensions: ["code"], factory: factory)
     }
 
     func failures(_ code: RenditionError.Code) -> Counter {
-        Counter(label: "rendition_render_failures_total", dimensions: [("code", code.rawValue)], factory: factory)
+        failuresByCode.counter(code.rawValue)
     }
 }

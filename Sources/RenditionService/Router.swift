@@ -1,30 +1,15 @@
 public import Failures
 public import Foundation
+public import HTTPTypes
 import ObjectStorage
 public import RenditionCore
 import RenditionPreview
 
-/// An HTTP request as every front (server, function) sees it.
-public struct RouteRequest: Sendable {
-    public var method: String
-    /// The raw, still percent-encoded path (no query).
-    public var path: String
-    /// Header names in lower case.
-    public var headers: [String: String]
-
-    public init(method: String, path: String, headers: [String: String] = [:]) {
-        self.method = method.uppercased()
-        self.path = path
-        self.headers = Dictionary(
-            headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
-    }
-}
-
-/// The answer, before any transport writes it.
-public struct RouteResponse: Sendable {
-    public var status: Int
-    /// Header names in their usual spelling, in order.
-    public var headers: [(name: String, value: String)]
+/// The router's answer before any transport writes it: the HTTP head and body, and what the request
+/// was, for logs and metrics.
+public struct RoutedResponse: Sendable {
+    /// Status and header fields, in the order they are written.
+    public var head: HTTPResponse
     public var body: [UInt8]
 
     /// What the request was, for logs and metrics.
@@ -36,8 +21,9 @@ public struct RouteResponse: Sendable {
     /// The error answered, if any (its cause is for logs only).
     public var error: RenditionError?
 
-    public func header(_ name: String) -> String? {
-        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    init() {
+        head = HTTPResponse(status: 500)
+        body = []
     }
 }
 
@@ -58,6 +44,51 @@ public struct RenditionRouter: Sendable {
     /// and render.
     public static let studioOriginalLimit = 50
 
+    /// The one-segment paths the router answers itself, ahead of any preset.
+    public enum FixedRoute: String, Sendable, CaseIterable {
+        case healthz, readyz, metrics, studio
+    }
+
+    /// The render route's prefix unless `server.renderPrefix` says otherwise, and its plain spelling, so
+    /// neither can ever be a preset (a configured prefix is checked against the presets as they load).
+    public static let renderPrefixes: Set<String> = ["_render", "render"]
+
+    /// Files browsers and crawlers ask for at the root on their own: answered 404, and kept from presets
+    /// so the answer never changes.
+    public static let rootFiles: Set<String> = ["favicon.ico", "robots.txt"]
+
+    /// Every first path segment the route table claims: ``PresetName/reserved`` in the core must list
+    /// exactly these (a test holds the two together), so no preset shadows a route.
+    public static var reservedSegments: Set<String> {
+        Set(FixedRoute.allCases.map(\.rawValue)).union(renderPrefixes).union(rootFiles)
+    }
+
+    /// What the front serving the router offers beyond the flow.
+    public enum Front: Sendable {
+        /// `rendition serve`: the studio when the configuration turns it on, and the metrics registry's
+        /// text at `/metrics`.
+        case server(metricsText: @Sendable () -> String)
+        /// The Lambda function: no studio (a function URL is public, and the page lists originals) and an
+        /// empty `/metrics` (each instance counts for itself; CloudWatch has the function's numbers).
+        case function
+    }
+
+    /// The router `configuration` describes, for `front`: the one place the server and the function
+    /// build it.
+    public init(configuration: RenditionConfiguration, service: RenditionService, front: Front) {
+        switch front {
+        case .server(let metricsText):
+            self.init(
+                service: service, renderPrefix: configuration.renderPrefix,
+                publicBaseURL: configuration.publicBaseURL, studio: configuration.studio, metricsText: metricsText)
+        case .function:
+            self.init(
+                service: service, renderPrefix: configuration.renderPrefix,
+                publicBaseURL: configuration.publicBaseURL)
+        }
+    }
+
+    /// A router with every setting given (tests); the fronts use ``init(configuration:service:front:)``.
     public init(
         service: RenditionService, renderPrefix: String = "_render", publicBaseURL: String = "",
         studio: Bool = false, metricsText: @escaping @Sendable () -> String = { "" }
@@ -69,8 +100,9 @@ public struct RenditionRouter: Sendable {
         self.metricsText = metricsText
     }
 
-    /// The status for an error code: the one place errors become HTTP statuses.
-    public static func status(for code: RenditionError.Code) -> Int {
+    /// The status for an error code: the one place errors become HTTP statuses. Integer literals, so the
+    /// reason phrase is left to the transport as it always was.
+    public static func status(for code: RenditionError.Code) -> HTTPResponse.Status {
         switch code {
         case .invalidKey: 400
         case .unknownPreset, .originalNotFound, .notFound: 404
@@ -92,51 +124,39 @@ public struct RenditionRouter: Sendable {
         ]).pretty() + "\n"
     }
 
-    /// Answers `request`. Never throws: failures become JSON errors with `Cache-Control: no-store`.
-    /// `deadline` shortens the render deadline (the function's remaining time).
-    public func handle(_ request: RouteRequest, deadline: Deadline? = nil) async -> RouteResponse {
-        var response = RouteResponse(status: 500, headers: [], body: [])
+    /// Answers `request` (its body, if any, is not read: only GET and HEAD are served). Never throws:
+    /// failures become JSON errors with `Cache-Control: no-store`. `deadline` shortens the render deadline
+    /// (the function's remaining time).
+    public func handle(_ request: HTTPRequest, deadline: Deadline? = nil) async -> RoutedResponse {
+        var response = RoutedResponse()
         do {
             try await route(request, deadline: deadline, into: &response)
         } catch let error as RenditionError {
-            response.apply(error, head: request.method == "HEAD")
+            response.apply(error, head: request.method == .head)
         } catch {
             response.apply(
                 RenditionError(.internal, "The request failed unexpectedly.", cause: DescribedError(error)),
-                head: request.method == "HEAD")
+                head: request.method == .head)
         }
         return response
     }
 
-    func route(_ request: RouteRequest, deadline: Deadline?, into response: inout RouteResponse) async throws {
-        guard request.method == "GET" || request.method == "HEAD" else {
+    func route(_ request: HTTPRequest, deadline: Deadline?, into response: inout RoutedResponse) async throws {
+        guard request.method == .get || request.method == .head else {
             response.apply(
                 RenditionError(RenditionError.Code("method_not_allowed"), "Only GET and HEAD are served."), head: false)
-            response.headers.append(("Allow", "GET, HEAD"))
+            response.head.headerFields.append(HTTPField(name: .allow, value: "GET, HEAD"))
             return
         }
-        let path = try RequestPath(request.path)
+        let target = request.path ?? "/"
+        let path = try RequestPath(String(target[..<(target.firstIndex(of: "?") ?? target.endIndex)]))
         let segments = path.decoded
+        if segments.count == 1, let fixed = FixedRoute(rawValue: segments[0]), fixed != .studio || studio {
+            response.route = fixed.rawValue
+            try await answer(fixed, into: &response)
+            return
+        }
         switch segments.first {
-        case "healthz" where segments.count == 1:
-            response.route = "healthz"
-            response.text(200, "ok\n", type: "text/plain; charset=utf-8")
-        case "readyz" where segments.count == 1:
-            response.route = "readyz"
-            do {
-                try await service.checkReady()
-                response.text(
-                    200, "ready: \(service.plans.count) presets, stores reachable\n", type: "text/plain; charset=utf-8")
-            } catch {
-                // Not ready is a state, not a gateway fault: 503 tells load balancers to route elsewhere.
-                response.apply(RenditionError(.overloaded, "Not ready: \(error.message)", cause: error), head: false)
-            }
-        case "metrics" where segments.count == 1:
-            response.route = "metrics"
-            response.text(200, metricsText(), type: "text/plain; version=0.0.4; charset=utf-8")
-        case "studio" where segments.count == 1 && studio:
-            response.route = "studio"
-            try await studioPage(into: &response)
         case "", nil:
             response.route = "index"
             response.text(200, index(), type: "text/plain; charset=utf-8")
@@ -159,32 +179,56 @@ public struct RenditionRouter: Sendable {
         }
     }
 
+    /// A fixed route's answer.
+    func answer(_ route: FixedRoute, into response: inout RoutedResponse) async throws {
+        switch route {
+        case .healthz:
+            response.text(200, "ok\n", type: "text/plain; charset=utf-8")
+        case .readyz:
+            do {
+                try await service.checkReady()
+                response.text(
+                    200, "ready: \(service.plans.count) presets, stores reachable\n", type: "text/plain; charset=utf-8")
+            } catch {
+                // Not ready is a state, not a gateway fault: 503 tells load balancers to route elsewhere.
+                response.apply(RenditionError(.overloaded, "Not ready: \(error.message)", cause: error), head: false)
+            }
+        case .metrics:
+            response.text(200, metricsText(), type: "text/plain; version=0.0.4; charset=utf-8")
+        case .studio:
+            try await studioPage(into: &response)
+        }
+    }
+
     /// Origin: the stored rendition (200/304), or a 307 to the render route that no cache may keep.
     func origin(
-        _ request: RouteRequest, preset: String, key: String, raw: ArraySlice<Substring>,
-        into response: inout RouteResponse
+        _ request: HTTPRequest, preset: String, key: String, raw: ArraySlice<Substring>,
+        into response: inout RoutedResponse
     )
         async throws
     {
         let address = try service.address(preset: preset, key: key)
-        let conditional = request.headers["if-none-match"]
+        // A repeated field is one comma-separated list (RFC 9110 §5.3).
+        let conditions = request.headerFields[values: .ifNoneMatch]
+        let conditional = conditions.isEmpty ? nil : conditions.joined(separator: ", ")
         let miss = "/\(renderPrefix)/" + raw.joined(separator: "/")
-        if request.method == "HEAD" || conditional != nil {
+        let isHead = request.method == .head
+        if isHead || conditional != nil {
             guard let metadata = try await service.renditionMetadata(address) else {
                 response.cache = "miss"
                 response.redirect(307, to: miss)
                 return
             }
-            response.headers = Self.headers(for: metadata, plan: address.plan)
+            response.head.headerFields = Self.headers(for: metadata, plan: address.plan)
             if let conditional, Self.matches(conditional, etag: metadata.etag) {
                 response.cache = "not-modified"
-                response.status = 304
-                response.headers.removeAll { $0.name == "Content-Length" }
+                response.head.status = 304
+                response.head.headerFields[.contentLength] = nil
                 return
             }
-            if request.method == "HEAD" {
+            if isHead {
                 response.cache = "hit"
-                response.status = 200
+                response.head.status = 200
                 return
             }
         }
@@ -194,14 +238,15 @@ public struct RenditionRouter: Sendable {
             return
         }
         response.cache = "hit"
-        response.status = 200
-        response.headers = Self.headers(for: object.metadata, plan: address.plan)
+        response.head.status = 200
+        response.head.headerFields = Self.headers(for: object.metadata, plan: address.plan)
         response.body = object.body
     }
 
     /// Render: make and store the rendition, then 301 back to its public URL. Never redirects on failure.
     func render(
-        preset: String, key: String, raw: ArraySlice<Substring>, deadline: Deadline?, into response: inout RouteResponse
+        preset: String, key: String, raw: ArraySlice<Substring>, deadline: Deadline?,
+        into response: inout RoutedResponse
     )
         async throws
     {
@@ -211,19 +256,22 @@ public struct RenditionRouter: Sendable {
         switch result {
         case .rendered(_, let timings):
             response.cache = "rendered"
-            response.headers.append(
-                (
-                    "Server-Timing",
-                    "load;dur=\(Self.ms(timings.load)), process;dur=\(Self.ms(timings.process)), store;dur=\(Self.ms(timings.store))"
+            response.head.headerFields.append(
+                HTTPField(
+                    name: Self.serverTiming,
+                    value:
+                        "load;dur=\(Self.ms(timings.load)), process;dur=\(Self.ms(timings.process)), store;dur=\(Self.ms(timings.store))"
                 ))
         case .existing:
             response.cache = "existing"
         }
     }
 
+    static let serverTiming = HTTPField.Name("Server-Timing")!
+
     /// The studio: every preset on the first originals of the source store, as images at their public
     /// URLs, so the browser walks the miss-redirect flow. Never cached: the store changes under it.
-    func studioPage(into response: inout RouteResponse) async throws {
+    func studioPage(into response: inout RoutedResponse) async throws {
         let listing: StudioPage.Listing
         do {
             let keys = try await service.source.list(prefix: "", limit: Self.studioOriginalLimit + 1)
@@ -244,10 +292,10 @@ public struct RenditionRouter: Sendable {
         response.text(200, html, type: "text/html; charset=utf-8")
         // The page has no script; images may come from the public base (a CDN) as well as this host, and
         // the empty `data:` icon keeps the browser from asking for /favicon.ico.
-        response.headers.append(
-            (
-                "Content-Security-Policy",
-                "default-src 'none'; img-src 'self' data:\(publicBaseURL.isEmpty ? "" : " " + publicBaseURL); "
+        response.head.headerFields.append(
+            HTTPField(
+                name: .contentSecurityPolicy,
+                value: "default-src 'none'; img-src 'self' data:\(publicBaseURL.isEmpty ? "" : " " + publicBaseURL); "
                     + "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
             ))
     }
@@ -266,11 +314,13 @@ public struct RenditionRouter: Sendable {
         return text
     }
 
-    static func headers(for metadata: ObjectMetadata, plan: PipelinePlan) -> [(name: String, value: String)] {
+    static func headers(for metadata: ObjectMetadata, plan: PipelinePlan) -> HTTPFields {
         [
-            ("Content-Type", metadata.contentType), ("Cache-Control", metadata.cacheControl ?? plan.cacheControl),
-            ("ETag", metadata.etag), ("Last-Modified", httpDate(metadata.lastModified)),
-            ("Content-Length", String(metadata.size)),
+            .contentType: metadata.contentType,
+            .cacheControl: metadata.cacheControl ?? plan.cacheControl,
+            .eTag: metadata.etag,
+            .lastModified: httpDate(metadata.lastModified),
+            .contentLength: String(metadata.size),
         ]
     }
 
@@ -301,28 +351,37 @@ public struct RenditionRouter: Sendable {
     }
 }
 
-extension RouteResponse {
-    mutating func redirect(_ status: Int, to location: String) {
-        self.status = status
-        headers = [("Location", location), ("Cache-Control", "no-store"), ("Content-Length", "0")]
+extension RoutedResponse {
+    mutating func redirect(_ status: HTTPResponse.Status, to location: String) {
+        head = HTTPResponse(
+            status: status,
+            headerFields: [
+                .location: location, .cacheControl: "no-store",
+                .contentLength: "0",
+            ])
         body = []
     }
 
-    mutating func text(_ status: Int, _ text: String, type: String) {
-        self.status = status
-        headers = [("Content-Type", type), ("Cache-Control", "no-store")]
+    mutating func text(_ status: HTTPResponse.Status, _ text: String, type: String) {
+        head = HTTPResponse(
+            status: status,
+            headerFields: [
+                .contentType: type, .cacheControl: "no-store",
+            ])
         body = Array(text.utf8)
     }
 
-    mutating func apply(_ error: RenditionError, head: Bool) {
-        status = RenditionRouter.status(for: error.code)
+    mutating func apply(_ error: RenditionError, head isHead: Bool) {
         let text = RenditionRouter.errorBody(error)
-        headers = [
-            ("Content-Type", "application/json"), ("Cache-Control", "no-store"),
-            ("Content-Length", String(text.utf8.count)),
-        ]
-        if error.code == .overloaded { headers.append(("Retry-After", "2")) }
-        body = head ? [] : Array(text.utf8)
+        head = HTTPResponse(
+            status: RenditionRouter.status(for: error.code),
+            headerFields: [
+                .contentType: "application/json",
+                .cacheControl: "no-store",
+                .contentLength: String(text.utf8.count),
+            ])
+        if error.code == .overloaded { head.headerFields.append(HTTPField(name: .retryAfter, value: "2")) }
+        body = isHead ? [] : Array(text.utf8)
         self.error = error
     }
 }

@@ -180,28 +180,12 @@ let hostileName = "<img src=x onerror=alert(1)>.jpg"
     @Test func liveStudioLoadsInChromiumThroughTheFlow() throws {
         let workspace = try Workspace()
         try writeOriginals(workspace, into: "data/originals")
-        let port = freePort()
-        let server = Process()
-        server.executableURL = CLI.binary
-        server.arguments = ["serve", "--port", String(port)]
-        server.currentDirectoryURL = workspace.url
-        server.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        server.standardError = FileHandle(forWritingAtPath: "/dev/null")
         // Not the embedded default if the test runner has RENDITION_* settings of its own.
-        server.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("RENDITION_") }
-        try server.run()
-        defer {
-            // SIGKILL: the test runner blocks SIGTERM, and children inherit that.
-            kill(server.processIdentifier, SIGKILL)
-            server.waitUntilExit()
-        }
-        let origin = "http://127.0.0.1:\(port)"
-        var ready = false
-        for _ in 0..<150 where !ready {
-            ready = (try? Curl.get("\(origin)/healthz").status) == 200
-            if !ready { usleep(100_000) }
-        }
-        #expect(ready, "rendition serve did not start")
+        let server = try ServeProcess(
+            in: workspace.url,
+            environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("RENDITION_") })
+        defer { server.stop() }
+        let origin = server.base
         let page = try Curl.get("\(origin)/studio")
         #expect(page.status == 200 && page.header("Cache-Control") == "no-store")
 

@@ -11,12 +11,7 @@ struct CLI {
         let stderr: String
     }
 
-    static var binary: URL {
-        let sibling = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
-            "rendition")
-        if FileManager.default.isExecutableFile(atPath: sibling.path) { return sibling }
-        return Repository.root().appendingPathComponent(".build/debug/rendition")
-    }
+    static var binary: URL { builtBinary("rendition") }
 
     static func run(_ arguments: [String], in directory: URL = Repository.root()) throws -> Output {
         let process = Process()

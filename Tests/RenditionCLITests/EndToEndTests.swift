@@ -55,9 +55,8 @@ struct Curl {
 /// `rendition serve` and nginx in front of it, as a CDN configured the naive way.
 final class Stack {
     let workspace: Workspace
-    let serverPort = freePort()
     let cdnPort = freePort()
-    let server = Process()
+    let server: ServeProcess
     let nginx = Process()
 
     init() throws {
@@ -65,13 +64,7 @@ final class Stack {
         try workspace.write(
             "data/originals/broken.jpg",
             Fixtures.truncated(try Fixtures.jpeg(Fixtures.photo(width: 900, height: 600)), keeping: 0.4))
-
-        server.executableURL = CLI.binary
-        server.arguments = ["serve", "--port", String(serverPort)]
-        server.currentDirectoryURL = workspace.url
-        server.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        server.standardError = try FileHandle(forWritingTo: createFile("server.log"))
-        try server.run()
+        server = try ServeProcess(in: workspace.url)
 
         let prefix = workspace.url.appendingPathComponent("nginx")
         try FileManager.default.createDirectory(
@@ -94,7 +87,7 @@ final class Stack {
                 server {
                     listen 127.0.0.1:\(cdnPort);
                     location / {
-                        proxy_pass http://127.0.0.1:\(serverPort);
+                        proxy_pass http://127.0.0.1:\(server.port);
                         proxy_cache renditions;
                         # Deliberately naive: cache every status for 10 minutes. Only the origin's headers
                         # (Cache-Control: no-store on redirects and errors) keep loops out of the cache.
@@ -107,33 +100,19 @@ final class Stack {
         try conf.write(to: prefix.appendingPathComponent("nginx.conf"), atomically: true, encoding: .utf8)
         nginx.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
         nginx.arguments = ["-c", prefix.appendingPathComponent("nginx.conf").path, "-p", prefix.path]
-        nginx.standardError = try FileHandle(forWritingTo: createFile("nginx.log"))
+        let log = workspace.url.appendingPathComponent("nginx.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        nginx.standardError = try FileHandle(forWritingTo: log)
         try nginx.run()
-
-        try waitUntil("rendition") { try Curl.get("\(self.origin)/healthz").status == 200 }
-        try waitUntil("nginx") { try Curl.get("\(self.cdn)/healthz").status == 200 }
-    }
-
-    var origin: String { "http://127.0.0.1:\(serverPort)" }
-    var cdn: String { "http://127.0.0.1:\(cdnPort)" }
-
-    private func createFile(_ name: String) throws -> URL {
-        let url = workspace.url.appendingPathComponent(name)
-        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
-        return url
-    }
-
-    private func waitUntil(_ what: String, _ check: () throws -> Bool) throws {
         for _ in 0..<150 {
-            if (try? check()) == true { return }
+            if (try? Curl.get("\(cdn)/healthz").status) == 200 { return }
             usleep(100_000)
         }
-        let log =
-            (try? String(
-                contentsOf: workspace.url.appendingPathComponent(what == "nginx" ? "nginx.log" : "server.log"),
-                encoding: .utf8)) ?? ""
-        throw FixtureError("\(what) did not start: \(log)")
+        throw FixtureError("nginx did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
     }
+
+    var origin: String { server.base }
+    var cdn: String { "http://127.0.0.1:\(cdnPort)" }
 
     /// The origin's own count of requests for a route and status (nginx hits never reach it).
     func served(_ route: String, _ status: Int) throws -> Int {
@@ -147,9 +126,7 @@ final class Stack {
     func stop() -> Int32 {
         if nginx.isRunning { nginx.terminate() }
         nginx.waitUntilExit()
-        if server.isRunning { kill(server.processIdentifier, SIGTERM) }
-        server.waitUntilExit()
-        return server.terminationStatus
+        return server.terminate()
     }
 
     deinit { _ = stop() }
@@ -158,6 +135,7 @@ final class Stack {
 @Suite(.serialized) struct EndToEndTests {
     @Test func theFlowBehindARealCDN() async throws {
         let stack = try Stack()
+        defer { _ = stack.stop() }
 
         // A miss through the CDN: 307 to the render route, and nginx does not keep it.
         let miss = try Curl.get("\(stack.cdn)/thumbnail/sample.jpg")
@@ -239,7 +217,7 @@ final class Stack {
             if !rendering { usleep(20_000) }
         }
         try #require(rendering, "the render never started, so SIGTERM would not test an in-flight render")
-        kill(stack.server.processIdentifier, SIGTERM)
+        kill(stack.server.process.processIdentifier, SIGTERM)
         let answered = try await request.value
         #expect(answered.status == 301, "the in-flight render was answered")
         #expect(
@@ -290,11 +268,6 @@ final class Stack {
             to: photo)
         _ = try Moto.boto3("s3.upload_file(\"\(photo.path)\", \"\(originals)\", \"in/albums/a b/photo.jpg\")")
 
-        let port = freePort()
-        let server = Process()
-        server.executableURL = CLI.binary
-        server.arguments = ["serve", "--port", String(port)]
-        server.currentDirectoryURL = workspace.url
         var environment = ProcessInfo.processInfo.environment
         for (key, value) in [
             "RENDITION_SOURCE_TYPE": "s3", "RENDITION_SOURCE_BUCKET": originals, "RENDITION_SOURCE_PREFIX": "in",
@@ -303,18 +276,11 @@ final class Stack {
             "RENDITION_RENDITIONS_ENDPOINT": try Moto.endpoint, "RENDITION_RENDITIONS_ADDRESSING": "path",
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
         ] { environment[key] = value }
-        server.environment = environment
-        server.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        server.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try server.run()
-        defer {
-            kill(server.processIdentifier, SIGKILL)
-            server.waitUntilExit()
-        }
-        for _ in 0..<150 where !isListening(port) { usleep(100_000) }
+        let server = try ServeProcess(in: workspace.url, environment: environment)
+        defer { server.stop() }
 
-        #expect(try Curl.get("http://127.0.0.1:\(port)/readyz").status == 200)
-        let followed = try Curl.get("http://127.0.0.1:\(port)/avatar/albums/a%20b/photo.jpg", follow: true)
+        #expect(try Curl.get("\(server.base)/readyz").status == 200)
+        let followed = try Curl.get("\(server.base)/avatar/albums/a%20b/photo.jpg", follow: true)
         #expect(followed.status == 200 && followed.redirects == 2)
         let image = try Fixtures.decode(followed.body)
         #expect(image.width == 256 && image.height == 256)

@@ -3,34 +3,7 @@ import TestSupport
 import Testing
 import Vips
 
-/// `rendition serve` as a subprocess, on folder stores in a workspace, with a settings file.
-final class Server {
-    let workspace: Workspace
-    let port = freePort()
-    let process = Process()
-
-    init(workspace: Workspace, settings: String) throws {
-        self.workspace = workspace
-        try workspace.write("rendition.yaml", Array(settings.utf8))
-        process.executableURL = CLI.binary
-        process.arguments = ["serve", "--port", String(port), "--no-sample"]
-        process.currentDirectoryURL = workspace.url
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        let log = workspace.url.appendingPathComponent("server.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        process.standardError = try FileHandle(forWritingTo: log)
-        try process.run()
-        for _ in 0..<150 {
-            if (try? Curl.get("\(base)/healthz").status) == 200 { return }
-            usleep(100_000)
-        }
-        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        kill(process.processIdentifier, SIGKILL)
-        throw FixtureError("rendition serve did not start:\n\(text)")
-    }
-
-    var base: String { "http://127.0.0.1:\(port)" }
-
+extension ServeProcess {
     /// The process's peak resident memory (VmHWM), in bytes.
     var peakResidentBytes: Int { status("VmHWM") }
 
@@ -43,13 +16,6 @@ final class Server {
             let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
         else { return 0 }
         return kilobytes * 1024
-    }
-
-    deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
     }
 }
 
@@ -134,15 +100,18 @@ final class GoodStream: @unchecked Sendable {
         let good = try Fixtures.jpeg(Fixtures.photo(width: 480, height: 360))
         let goodCount = 300
         for index in 0..<goodCount { try workspace.write("data/originals/good/\(index).jpg", good) }
-        let server = try Server(
-            workspace: workspace,
-            settings: """
+        try workspace.write(
+            "rendition.yaml",
+            Array(
+                """
                 limits:
                   maxInputBytes: \(Self.maxInputBytes)
                   renderTimeout: 1s
                   workers: 2
                   queueSize: 64
-                """)
+                """.utf8))
+        let server = try ServeProcess(in: workspace.url, arguments: ["--no-sample"])
+        defer { server.stop() }
         let base = server.base
 
         // Two clients render fresh good originals (then fetch them) until the corpus is done.

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -8,12 +9,7 @@ import TestSupport
 import Testing
 
 /// The built `bootstrap` binary.
-var bootstrapBinary: URL {
-    let sibling = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
-        "bootstrap")
-    if FileManager.default.isExecutableFile(atPath: sibling.path) { return sibling }
-    return Repository.root().appendingPathComponent(".build/debug/bootstrap")
-}
+var bootstrapBinary: URL { builtBinary("bootstrap") }
 
 /// A folder with originals and the shipped presets, where `bootstrap` runs as in `/var/task`.
 final class TaskRoot: @unchecked Sendable {
@@ -190,9 +186,23 @@ func json(_ bytes: [UInt8]) throws -> [String: Any] {
     @Test func eventShapes() throws {
         let (v2, shape2) = try HTTPEvent.parse(Events.v2("HEAD", "/a/b%20c.jpg", headers: ["If-None-Match": "\"x\""]))
         #expect(
-            shape2 == .v2 && v2.method == "HEAD" && v2.path == "/a/b%20c.jpg" && v2.headers["if-none-match"] == "\"x\"")
+            shape2 == .v2 && v2.method == .head && v2.path == "/a/b%20c.jpg"
+                && v2.headerFields[.ifNoneMatch] == "\"x\"")
         let (v1, shape1) = try HTTPEvent.parse(Events.v1("GET", "/a/b c.jpg"))
         #expect(shape1 == .v1 && v1.path == "/a/b%20c.jpg")
         #expect(throws: HTTPEvent.Malformed.self) { try HTTPEvent.parse(Array("{\"version\": \"2.0\"}".utf8)) }
+    }
+
+    @Test func repeatedHeadersSurviveBothShapes() throws {
+        // REST APIs (1.0) list every value in multiValueHeaders and only the last in headers.
+        let event: [String: Any] = [
+            "version": "1.0", "path": "/a/b.jpg", "httpMethod": "GET",
+            "headers": ["If-None-Match": "\"b\""], "multiValueHeaders": ["If-None-Match": ["\"a\"", "\"b\""]],
+        ]
+        let (v1, _) = try HTTPEvent.parse([UInt8](try JSONSerialization.data(withJSONObject: event)))
+        #expect(v1.headerFields[values: .ifNoneMatch] == ["\"a\"", "\"b\""])
+        // HTTP APIs (2.0) join them with commas already.
+        let (v2, _) = try HTTPEvent.parse(Events.v2("GET", "/a/b.jpg", headers: ["if-none-match": "\"a\",\"b\""]))
+        #expect(v2.headerFields[values: .ifNoneMatch] == ["\"a\",\"b\""])
     }
 }

@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import RenditionCatalog
 import TestSupport
 import Testing
 
@@ -18,9 +17,8 @@ import Testing
             ("alpha.png", try Fixtures.upright(width: 700, height: 500).appendingBand(180).pngData()),
         ]
         for (key, bytes) in inputs { try root.original(key, bytes) }
-        let presets = PipelineLibrary.load([root.url.appendingPathComponent("pipelines").path]).plans.keys.sorted()
+        let presets = shippedPlans.keys.sorted()
         #expect(presets.count >= 4)
-        let tools = bootstrapBinary.deletingLastPathComponent()
 
         // 1. The CLI.
         var cli: [String: [UInt8]] = [:]
@@ -28,7 +26,7 @@ import Testing
             for (key, _) in inputs {
                 let output = root.url.appendingPathComponent("cli/\(preset)/\(key)")
                 let process = Process()
-                process.executableURL = tools.appendingPathComponent("rendition")
+                process.executableURL = builtBinary("rendition")
                 process.arguments = ["run", preset, "data/originals/\(key)", "-o", output.path]
                 process.currentDirectoryURL = root.url
                 process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
@@ -40,26 +38,16 @@ import Testing
         }
 
         // 2. The server.
-        let port = freePort()
-        let server = Process()
-        server.executableURL = tools.appendingPathComponent("rendition")
-        server.arguments = ["serve", "--port", String(port), "--no-sample"]
-        server.currentDirectoryURL = root.url
-        server.environment = ["RENDITION_RENDITIONS_PATH": "server-renditions", "PATH": "/usr/bin:/bin"]
-        server.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        server.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try server.run()
-        defer {
-            kill(server.processIdentifier, SIGKILL)
-            server.waitUntilExit()
-        }
-        for _ in 0..<150 where !isListening(port) { usleep(100_000) }
+        let server = try ServeProcess(
+            in: root.url, arguments: ["--no-sample"],
+            environment: ["RENDITION_RENDITIONS_PATH": "server-renditions", "PATH": "/usr/bin:/bin"])
+        defer { server.stop() }
         for preset in presets {
             for (key, _) in inputs {
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
                 process.arguments = [
-                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/_render/\(preset)/\(key)",
+                    "-s", "-o", "/dev/null", "-w", "%{http_code}", "\(server.base)/_render/\(preset)/\(key)",
                 ]
                 let out = Pipe()
                 process.standardOutput = out

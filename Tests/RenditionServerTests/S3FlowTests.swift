@@ -44,9 +44,8 @@ struct S3Harness {
         stores = try configuration.makeStores(environment: [
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         ])
-        let plans = PipelineLibrary.load([Repository.root().appendingPathComponent("pipelines").path]).plans
         service = try RenditionService(
-            plans: plans, source: stores.source, renditions: stores.renditions, settings: configuration.service,
+            plans: shippedPlans, source: stores.source, renditions: stores.renditions, settings: configuration.service,
             metricsFactory: PrometheusMetricsFactory(registry: registry))
     }
 

@@ -25,9 +25,8 @@ struct Harness {
         var settings = ServiceSettings()
         settings.workers = 2
         configure(&settings)
-        let plans = PipelineLibrary.load([Repository.root().appendingPathComponent("pipelines").path]).plans
         service = try RenditionService(
-            plans: plans, source: source, renditions: renditions, settings: settings,
+            plans: shippedPlans, source: source, renditions: renditions, settings: settings,
             metricsFactory: PrometheusMetricsFactory(registry: registry))
         configuration.service = settings
         try await source.put(
@@ -91,6 +90,21 @@ extension TestResponse {
         #expect(harness.renditions.putCount == 1)
         #expect(harness.metric("rendition_renders_total 1"))
         #expect(harness.metric("rendition_http_requests_total{route=\"origin\",status=\"307\"} 1"))
+    }
+
+    @Test func aRepeatedIfNoneMatchReachesTheRouterWhole() async throws {
+        let harness = try await Harness()
+        try await harness.test { client in
+            _ = try await client.execute(uri: "/_render/thumbnail/photos/cat.jpg", method: .get)
+            let hit = try await client.execute(uri: "/thumbnail/photos/cat.jpg", method: .get)
+            let etag = try #require(hit.header("ETag"))
+            // The matching tag first: a front that kept one field per name would keep only "other".
+            var headers = HTTPFields()
+            headers.append(HTTPField(name: .ifNoneMatch, value: etag))
+            headers.append(HTTPField(name: .ifNoneMatch, value: "\"other\""))
+            let response = try await client.execute(uri: "/thumbnail/photos/cat.jpg", method: .get, headers: headers)
+            #expect(response.status == .notModified && response.body.readableBytes == 0)
+        }
     }
 
     @Test func publicBaseURLMakesAbsoluteRedirects() async throws {
@@ -298,6 +312,29 @@ extension TestResponse {
             }
             let index = try await client.execute(uri: "/", method: .get)
             #expect(index.text.contains("Try: /avatar/sample.jpg"))
+        }
+    }
+
+    @Test func readinessFailsWhenAStoreFolderCannotBeRead() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "rendition-ready-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let originals = folder.appendingPathComponent("originals")
+        let source = try FileSystemStore(root: originals)
+        // A regular file where the folder was: unreadable as a folder even to root, unlike a chmod 000.
+        try FileManager.default.removeItem(at: originals)
+        try Data("not a folder".utf8).write(to: originals)
+        let service = try RenditionService(plans: shippedPlans, source: source, renditions: MemoryStore())
+        let app = RenditionServer.makeApplication(
+            service: service, configuration: RenditionConfiguration(), registry: PrometheusCollectorRegistry(),
+            logger: Logger(label: "test"))
+        try await app.test(.router) { client in
+            let ready = try await client.execute(uri: "/readyz", method: .get)
+            #expect(ready.status == .serviceUnavailable)
+            #expect(ready.header("Retry-After") == "2" && ready.header("Cache-Control") == "no-store")
+            #expect(ready.text.contains("\"code\": \"overloaded\""), "\(ready.text)")
+            #expect(ready.text.contains("Not ready: Storage failed while checking the stores"), "\(ready.text)")
+            #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok, "alive, not ready")
         }
     }
 }

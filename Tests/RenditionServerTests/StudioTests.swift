@@ -81,11 +81,10 @@ struct UnlistableStore: ObjectStore {
 
     @Test func aStoreThatCannotListGetsAPageThatSaysSo() async throws {
         let source = UnlistableStore()
-        let plans = PipelineLibrary.load([Repository.root().appendingPathComponent("pipelines").path]).plans
-        let service = try RenditionService(plans: plans, source: source, renditions: MemoryStore())
+        let service = try RenditionService(plans: shippedPlans, source: source, renditions: MemoryStore())
         let router = RenditionRouter(service: service, studio: true)
-        let response = await router.handle(RouteRequest(method: "GET", path: "/studio"))
-        #expect(response.status == 200)
+        let response = await router.handle(HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/studio"))
+        #expect(response.head.status == 200)
         let html = String(decoding: response.body, as: UTF8.self)
         #expect(html.contains("cannot list its objects"))
         #expect(!html.contains("<img "))
@@ -100,14 +99,14 @@ struct UnlistableStore: ObjectStore {
                 try ObjectKey(String(format: "p/%02d.jpg", index)), bytes,
                 options: PutOptions(contentType: "image/jpeg"))
         }
-        let plans = PipelineLibrary.load([Repository.root().appendingPathComponent("pipelines").path]).plans
-        let service = try RenditionService(plans: plans, source: source, renditions: MemoryStore())
+        let service = try RenditionService(plans: shippedPlans, source: source, renditions: MemoryStore())
         let router = RenditionRouter(service: service, studio: true)
         let html = String(
-            decoding: await router.handle(RouteRequest(method: "GET", path: "/studio")).body, as: UTF8.self)
+            decoding: await router.handle(HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/studio")).body,
+            as: UTF8.self)
         #expect(html.contains("Showing the first 50 originals"))
         #expect(html.contains("/thumbnail/p/49.jpg") && !html.contains("/thumbnail/p/50.jpg"))
-        #expect(html.components(separatedBy: "<img ").count - 1 == 50 * plans.count)
+        #expect(html.components(separatedBy: "<img ").count - 1 == 50 * shippedPlans.count)
         try await service.shutdown()
     }
 }

@@ -6,9 +6,6 @@ import RenditionService
 import TestSupport
 import Testing
 
-/// The shipped presets, planned once.
-let shippedPlans = PipelineLibrary.load([Repository.root().appendingPathComponent("pipelines").path]).plans
-
 func makeService(
     source: any ObjectStore = MemoryStore(), renditions: any ObjectStore = MemoryStore(),
     configure: (inout ServiceSettings) -> Void = { _ in }
