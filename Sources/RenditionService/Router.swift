@@ -432,9 +432,3 @@ public struct RequestPath: Sendable {
         return String(validating: bytes, as: UTF8.self)
     }
 }
-
-/// Any error as a `Sendable` cause.
-struct DescribedError: Error, Sendable, CustomStringConvertible {
-    let description: String
-    init(_ error: any Error) { description = "\(error)" }
-}

@@ -13,7 +13,7 @@ import Vips
 
     init() throws {
         renderer = try Renderer(threads: 2)
-        plans = PipelineLibrary.load([Repository.root().appendingPathComponent("pipelines").path]).plans
+        plans = shippedPlans
     }
 
     func render(_ preset: String, _ input: [UInt8]) async throws -> RenderResult {

@@ -13,7 +13,7 @@ import Vips
 
     init() throws {
         renderer = try Renderer(threads: 2)
-        let plans = PipelineLibrary.load([Repository.root().appendingPathComponent("pipelines").path]).plans
+        let plans = shippedPlans
         thumbnail = try #require(plans["thumbnail"])
     }
 
