@@ -154,7 +154,8 @@ public final class VipsImage {
     deinit { g_object_unref(UnsafeMutableRawPointer(pointer)) }
 
     /// This image as the `in` argument of the libvips operation `operation`, with `arguments` besides,
-    /// and the image it returns as `out` (see ``VipsOperation/call(_:_:)``).
+    /// and the image it returns as `out` (see ``VipsOperation/call(_:_:)``). For the few operations whose
+    /// image is named otherwise (`extract_area` and `smartcrop` take `input`), call the operation itself.
     public func applying(_ operation: String, _ arguments: [String: VipsValue] = [:]) throws(VipsError)
         -> VipsImage
     {
@@ -300,14 +301,21 @@ public final class VipsImage {
 
     /// The rectangle at (`left`, `top`) of `width`×`height`; it must lie inside the image.
     public func extracting(left: Int, top: Int, width: Int, height: Int) throws(VipsError) -> VipsImage {
-        try applying(
-            "extract_area", ["left": .int(left), "top": .int(top), "width": .int(width), "height": .int(height)])
+        try VipsOperation.call(
+            "extract_area",
+            ["input": .image(self), "left": .int(left), "top": .int(top), "width": .int(width), "height": .int(height)]
+        ).image()
     }
 
     /// A `width`×`height` crop placed where libvips finds the image most interesting.
     public func smartCropped(width: Int, height: Int, interesting: Interesting) throws(VipsError) -> VipsImage {
-        try applying(
-            "smartcrop", ["width": .int(width), "height": .int(height), "interesting": .enumNick(interesting.rawValue)])
+        try VipsOperation.call(
+            "smartcrop",
+            [
+                "input": .image(self), "width": .int(width), "height": .int(height),
+                "interesting": .enumNick(interesting.rawValue),
+            ]
+        ).image()
     }
 
     /// Resampled by the given factors with `kernel`.

@@ -54,6 +54,8 @@ public enum VipsOperation {
         -> VipsOutputs
     {
         try VipsRuntime.start()
+        // libvips finds only classes it can instantiate, so abstract ones ("foreign") are unknown too.
+        // libvips finds only classes it can instantiate: abstract ones ("foreign") are unknown too.
         guard vips_type_find("VipsOperation", name) != 0 else {
             throw invalidArgument(name, "no libvips operation is named \"\(name)\"")
         }
@@ -69,8 +71,8 @@ public enum VipsOperation {
             for index in values.indices { g_value_unset(&values[index].value) }
         }
         var modified: [String: VipsValue] = [:]
-        for argument in arguments.keys.sorted() {
-            guard let given = arguments[argument] else { continue }
+        let named = arguments.map { (argument: Signature.canonical($0.key), property: $0.key, given: $0.value) }
+        for (argument, property, given) in named.sorted(by: { $0.argument < $1.argument }) {
             guard let flags = signature.flags[argument] else {
                 throw invalidArgument(
                     name,
@@ -86,9 +88,9 @@ public enum VipsOperation {
                 modified[argument] = input
             }
             let spec = signature.spec(argument, of: object(created))
-            values.append((argument, try Argument(spec).value(from: input, operation: name, argument: argument)))
+            values.append((property, try Argument(spec).value(from: input, operation: name, argument: argument)))
         }
-        let missing = signature.required.filter { arguments[$0] == nil }
+        let missing = signature.required.filter { required in !named.contains { $0.argument == required } }
         guard missing.isEmpty else {
             let list = missing.map { "\"\($0)\" (\(Argument(signature.spec($0, of: object(created))).expectation))" }
             throw invalidArgument(
@@ -173,7 +175,9 @@ public struct VipsOutputs {
     }
 }
 
-/// An operation's arguments: names and flags, read once from the new operation.
+/// An operation's arguments: names and flags, read once from the new operation. Names are spelled as
+/// libvips documents them (`out_array`); GObject itself spells them with dashes (`out-array`), and either is
+/// accepted.
 private struct Signature {
     var flags: [String: Flags] = [:]
     var order: [String] = []
@@ -191,10 +195,15 @@ private struct Signature {
         guard vips_object_get_args(object, &names, &flags, &count) == 0, let names, let flags else { return }
         for index in 0..<Int(count) {
             guard let name = names[index] else { continue }
-            let argument = String(cString: name)
+            let argument = Self.canonical(String(cString: name))
             self.flags[argument] = Flags(raw: flags[index])
             order.append(argument)
         }
+    }
+
+    /// `name` with underscores, as libvips' documentation and C API spell argument names.
+    static func canonical(_ name: String) -> String {
+        String(name.map { $0 == "-" ? "_" : $0 })
     }
 
     private func named(_ include: (Flags) -> Bool) -> [String] {

@@ -54,6 +54,26 @@ public enum VipsRuntime {
         malloc_trim(0)
     }
 
+    /// The width and height of every live libvips image in the process (for leak tests): libvips lists
+    /// its live objects with `vips_object_map`.
+    static func liveImageSizes() -> [(width: Int, height: Int)] {
+        var sizes: [(width: Int, height: Int)] = []
+        withUnsafeMutablePointer(to: &sizes) { context in
+            _ = vips_object_map(
+                { object, context, _ in
+                    guard let object, let context,
+                        g_type_check_instance_is_a(
+                            object.assumingMemoryBound(to: GTypeInstance.self), vips_image_get_type()) != 0
+                    else { return nil }
+                    let image = object.assumingMemoryBound(to: CVips.VipsImage.self)
+                    context.assumingMemoryBound(to: [(width: Int, height: Int)].self).pointee.append(
+                        (Int(vips_image_get_width(image)), Int(vips_image_get_height(image))))
+                    return nil
+                }, context, nil)
+        }
+        return sizes
+    }
+
     /// A monotonic clock in microseconds, the one libvips uses for deadlines.
     public static var monotonicMicroseconds: Int64 { Int64(g_get_monotonic_time()) }
 }
