@@ -16,6 +16,9 @@ public struct VipsError: Error, Sendable, CustomStringConvertible {
         public static let outOfMemory = Kind(name: "out-of-memory")
         /// An operation that was blocked at start (a refused loader) was asked for.
         public static let blocked = Kind(name: "blocked")
+        /// A generic operation call named an operation or argument that does not exist, gave a value of the
+        /// wrong type or out of range, or left out a required argument: a bug in the caller, not in the input.
+        public static let invalidArgument = Kind(name: "invalid-argument")
         /// Anything else.
         public static let other = Kind(name: "other")
         public var description: String { name }
@@ -60,11 +63,9 @@ public struct VipsError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// Checks a libvips result. On failure, reads the error buffer atomically, clears it, and throws.
-@inline(__always)
-func check(_ result: Int32, _ operation: String) throws(VipsError) {
-    guard result != 0 else { return }
-    throw lastError(operation)
+/// A refused generic call: `detail` names the argument and says what was expected.
+func invalidArgument(_ operation: String, _ detail: String) -> VipsError {
+    VipsError(operation: operation, detail: detail, kind: .invalidArgument)
 }
 
 /// The current thread's libvips error, consumed.

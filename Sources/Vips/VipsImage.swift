@@ -89,32 +89,14 @@ public enum Access: Sendable, Hashable {
 }
 
 /// Resampling kernels for ``VipsImage/resized(horizontalScale:verticalScale:kernel:)``.
+/// Raw values are libvips' `VipsKernel` nicks.
 public enum Kernel: String, Sendable, CaseIterable {
     case nearest, linear, cubic, mitchell, lanczos2, lanczos3
-
-    var cValue: VipsKernel {
-        switch self {
-        case .nearest: VIPS_KERNEL_NEAREST
-        case .linear: VIPS_KERNEL_LINEAR
-        case .cubic: VIPS_KERNEL_CUBIC
-        case .mitchell: VIPS_KERNEL_MITCHELL
-        case .lanczos2: VIPS_KERNEL_LANCZOS2
-        case .lanczos3: VIPS_KERNEL_LANCZOS3
-        }
-    }
 }
 
-/// Where libvips' smart crop looks for the interesting part.
+/// Where libvips' smart crop looks for the interesting part. Raw values are `VipsInteresting` nicks.
 public enum Interesting: String, Sendable, CaseIterable {
     case centre, entropy, attention
-
-    var cValue: VipsInteresting {
-        switch self {
-        case .centre: VIPS_INTERESTING_CENTRE
-        case .entropy: VIPS_INTERESTING_ENTROPY
-        case .attention: VIPS_INTERESTING_ATTENTION
-        }
-    }
 }
 
 /// A quarter-turn count, clockwise.
@@ -123,7 +105,8 @@ public enum Rotation: Int, Sendable { case d90 = 90, d180 = 180, d270 = 270 }
 /// A mirror axis: `.horizontal` swaps left and right, `.vertical` swaps top and bottom.
 public enum FlipDirection: Sendable { case horizontal, vertical }
 
-/// How the pixel values of an image are to be understood (a subset of libvips' interpretations).
+/// How the pixel values of an image are to be understood (a subset of libvips' interpretations). Raw
+/// values are `VipsInterpretation` nicks.
 public enum Interpretation: String, Sendable {
     case bw = "b-w", srgb, rgb16, grey16, cmyk, lab, scrgb, xyz, multiband, other
 
@@ -142,22 +125,11 @@ public enum Interpretation: String, Sendable {
         }
     }
 
-    var cValue: VipsInterpretation {
-        switch self {
-        case .bw: VIPS_INTERPRETATION_B_W
-        case .cmyk: VIPS_INTERPRETATION_CMYK
-        case .grey16: VIPS_INTERPRETATION_GREY16
-        case .rgb16: VIPS_INTERPRETATION_RGB16
-        case .lab: VIPS_INTERPRETATION_LAB
-        case .scrgb: VIPS_INTERPRETATION_scRGB
-        case .xyz: VIPS_INTERPRETATION_XYZ
-        case .multiband: VIPS_INTERPRETATION_MULTIBAND
-        case .srgb, .other: VIPS_INTERPRETATION_sRGB
-        }
-    }
+    /// The nick passed to libvips (`other` has none of its own and means sRGB there).
+    var nick: String { self == .other ? Interpretation.srgb.rawValue : rawValue }
 }
 
-/// Chroma subsampling for JPEG output.
+/// Chroma subsampling for JPEG output. Raw values are `VipsForeignSubsample` nicks.
 public enum Subsampling: String, Sendable, CaseIterable {
     /// 4:2:0 below quality 90, 4:4:4 from 90 up (libvips' rule).
     case auto
@@ -165,14 +137,6 @@ public enum Subsampling: String, Sendable, CaseIterable {
     case on
     /// Never (4:4:4).
     case off
-
-    var cValue: VipsForeignSubsample {
-        switch self {
-        case .auto: VIPS_FOREIGN_SUBSAMPLE_AUTO
-        case .on: VIPS_FOREIGN_SUBSAMPLE_ON
-        case .off: VIPS_FOREIGN_SUBSAMPLE_OFF
-        }
-    }
 }
 
 /// One libvips image. Owns exactly one reference, released when this value goes away.
@@ -189,7 +153,18 @@ public final class VipsImage {
 
     deinit { g_object_unref(UnsafeMutableRawPointer(pointer)) }
 
-    /// Runs one libvips operation that writes an output image, and wraps the output.
+    /// This image as the `in` argument of the libvips operation `operation`, with `arguments` besides,
+    /// and the image it returns as `out` (see ``VipsOperation/call(_:_:)``). For the few operations whose
+    /// image is named otherwise (`extract_area` and `smartcrop` take `input`), call the operation itself.
+    public func applying(_ operation: String, _ arguments: [String: VipsValue] = [:]) throws(VipsError)
+        -> VipsImage
+    {
+        var arguments = arguments
+        arguments["in"] = .image(self)
+        return try VipsOperation.call(operation, arguments).image()
+    }
+
+    /// Runs one libvips call that writes an output image, and wraps the output.
     static func make(
         _ operation: String,
         _ body: (UnsafeMutablePointer<UnsafeMutablePointer<CVips.VipsImage>?>) -> Int32
@@ -286,21 +261,21 @@ public final class VipsImage {
 
     /// A copy whose metadata has integer `field` set to `value` (pixels are shared, not copied).
     public func setting(_ field: String, to value: Int) throws(VipsError) -> VipsImage {
-        let copy = try VipsImage.make("copy") { rv_copy(pointer, $0) }
+        let copy = try applying("copy")
         vips_image_set_int(copy.pointer, field, Int32(value))
         return copy
     }
 
     /// A copy whose metadata has string `field` set to `value`.
     public func setting(_ field: String, to value: String) throws(VipsError) -> VipsImage {
-        let copy = try VipsImage.make("copy") { rv_copy(pointer, $0) }
+        let copy = try applying("copy")
         vips_image_set_string(copy.pointer, field, value)
         return copy
     }
 
     /// A copy without the metadata fields for which `shouldRemove` answers `true`.
     public func removingFields(where shouldRemove: (String) -> Bool) throws(VipsError) -> VipsImage {
-        let copy = try VipsImage.make("copy") { rv_copy(pointer, $0) }
+        let copy = try applying("copy")
         for field in fieldNames where shouldRemove(field) {
             _ = vips_image_remove(copy.pointer, field)
         }
@@ -311,72 +286,70 @@ public final class VipsImage {
 
     /// Applies the EXIF orientation and removes the tag (libvips `autorot`).
     public func autorotated() throws(VipsError) -> VipsImage {
-        try VipsImage.make("autorot") { rv_autorot(pointer, $0) }
+        try applying("autorot")
     }
 
     /// Rotated clockwise by a multiple of 90°.
     public func rotated(_ rotation: Rotation) throws(VipsError) -> VipsImage {
-        let angle: VipsAngle =
-            switch rotation {
-            case .d90: VIPS_ANGLE_D90
-            case .d180: VIPS_ANGLE_D180
-            case .d270: VIPS_ANGLE_D270
-            }
-        return try VipsImage.make("rot") { rv_rot(pointer, $0, angle) }
+        try applying("rot", ["angle": .enumNick("d\(rotation.rawValue)")])
     }
 
     /// Mirrored along `direction`.
     public func flipped(_ direction: FlipDirection) throws(VipsError) -> VipsImage {
-        let value = direction == .horizontal ? VIPS_DIRECTION_HORIZONTAL : VIPS_DIRECTION_VERTICAL
-        return try VipsImage.make("flip") { rv_flip(pointer, $0, value) }
+        try applying("flip", ["direction": .enumNick(direction == .horizontal ? "horizontal" : "vertical")])
     }
 
     /// The rectangle at (`left`, `top`) of `width`×`height`; it must lie inside the image.
     public func extracting(left: Int, top: Int, width: Int, height: Int) throws(VipsError) -> VipsImage {
-        try VipsImage.make("extract_area") {
-            rv_extract_area(pointer, $0, Int32(left), Int32(top), Int32(width), Int32(height))
-        }
+        try VipsOperation.call(
+            "extract_area",
+            ["input": .image(self), "left": .int(left), "top": .int(top), "width": .int(width), "height": .int(height)]
+        ).image()
     }
 
     /// A `width`×`height` crop placed where libvips finds the image most interesting.
     public func smartCropped(width: Int, height: Int, interesting: Interesting) throws(VipsError) -> VipsImage {
-        try VipsImage.make("smartcrop") {
-            rv_smartcrop(pointer, $0, Int32(width), Int32(height), interesting.cValue)
-        }
+        try VipsOperation.call(
+            "smartcrop",
+            [
+                "input": .image(self), "width": .int(width), "height": .int(height),
+                "interesting": .enumNick(interesting.rawValue),
+            ]
+        ).image()
     }
 
     /// Resampled by the given factors with `kernel`.
     public func resized(horizontalScale: Double, verticalScale: Double, kernel: Kernel) throws(VipsError)
         -> VipsImage
     {
-        try VipsImage.make("resize") { rv_resize(pointer, $0, horizontalScale, verticalScale, kernel.cValue) }
+        try applying(
+            "resize",
+            ["scale": .double(horizontalScale), "vscale": .double(verticalScale), "kernel": .enumNick(kernel.rawValue)])
     }
 
     /// Placed at (`x`, `y`) on a `width`×`height` canvas filled with `background` (one value per band).
     public func embedded(x: Int, y: Int, width: Int, height: Int, background: [Double]) throws(VipsError)
         -> VipsImage
     {
-        try VipsImage.make("embed") { out in
-            background.withUnsafeBufferPointer {
-                rv_embed_background(
-                    pointer, out, Int32(x), Int32(y), Int32(width), Int32(height), $0.baseAddress,
-                    Int32($0.count))
-            }
-        }
+        try applying(
+            "embed",
+            [
+                "x": .int(x), "y": .int(y), "width": .int(width), "height": .int(height),
+                "extend": .enumNick("background"), "background": .doubles(background),
+            ])
     }
 
     /// `sub` drawn over this image with its top-left corner at (`x`, `y`).
     public func inserting(_ sub: VipsImage, x: Int, y: Int) throws(VipsError) -> VipsImage {
-        try VipsImage.make("insert") { rv_insert(pointer, sub.pointer, $0, Int32(x), Int32(y)) }
+        try VipsOperation.call("insert", ["main": .image(self), "sub": .image(sub), "x": .int(x), "y": .int(y)])
+            .image()
     }
 
     // MARK: Colour
 
     /// Alpha composited over `background` (one value per colour band); the alpha band is removed.
     public func flattened(background: [Double]) throws(VipsError) -> VipsImage {
-        try VipsImage.make("flatten") { out in
-            background.withUnsafeBufferPointer { rv_flatten(pointer, out, $0.baseAddress, Int32($0.count)) }
-        }
+        try applying("flatten", ["background": .doubles(background)])
     }
 
     /// Transformed to the ICC profile `outputProfile` (a path, or one of libvips' built-ins `srgb`,
@@ -385,39 +358,41 @@ public final class VipsImage {
     public func iccTransformed(to outputProfile: String, inputProfile: String? = nil, useEmbedded: Bool = true)
         throws(VipsError) -> VipsImage
     {
-        try VipsImage.make("icc_transform") {
-            rv_icc_transform(pointer, $0, outputProfile, inputProfile, useEmbedded ? 1 : 0)
-        }
+        var arguments: [String: VipsValue] = [
+            "output_profile": .string(outputProfile), "embedded": .bool(useEmbedded), "intent": .enumNick("perceptual"),
+        ]
+        if let inputProfile { arguments["input_profile"] = .string(inputProfile) }
+        return try applying("icc_transform", arguments)
     }
 
     /// Converted to 8-bit sRGB (or 8-bit B-W for single-band images) by libvips' colourspace rules.
     public func colourspace(_ space: Interpretation) throws(VipsError) -> VipsImage {
-        try VipsImage.make("colourspace") { rv_colourspace(pointer, $0, space.cValue) }
+        try applying("colourspace", ["space": .enumNick(space.nick)])
     }
 
     /// The same pixels declared as `space` (no conversion), for images assembled band by band.
     public func declaring(_ space: Interpretation) throws(VipsError) -> VipsImage {
-        try VipsImage.make("copy") { rv_copy_interpretation(pointer, $0, space.cValue) }
+        try applying("copy", ["interpretation": .enumNick(space.nick)])
     }
 
     /// Cast to unsigned 8-bit, clipping.
     public func castToEightBit() throws(VipsError) -> VipsImage {
-        try VipsImage.make("cast") { rv_cast(pointer, $0, VIPS_FORMAT_UCHAR) }
+        try applying("cast", ["format": .enumNick("uchar")])
     }
 
     /// With a constant band `value` appended (for example an opaque alpha band).
     public func appendingBand(_ value: Double) throws(VipsError) -> VipsImage {
-        try VipsImage.make("bandjoin_const") { rv_bandjoin_const1(pointer, $0, value) }
+        try applying("bandjoin_const", ["c": .doubles([value])])
     }
 
     /// With `other`'s bands appended.
     public func appendingBands(of other: VipsImage) throws(VipsError) -> VipsImage {
-        try VipsImage.make("bandjoin") { rv_bandjoin2(pointer, other.pointer, $0) }
+        try VipsOperation.call("bandjoin", ["in": .images([self, other])]).image()
     }
 
     /// Bands `band..<band + count`.
     public func extractingBands(_ band: Int, count: Int = 1) throws(VipsError) -> VipsImage {
-        try VipsImage.make("extract_band") { rv_extract_band(pointer, $0, Int32(band), Int32(count)) }
+        try applying("extract_band", ["band": .int(band), "n": .int(count)])
     }
 
     // MARK: Evaluation
@@ -430,25 +405,19 @@ public final class VipsImage {
 
     /// The pixel at (`x`, `y`), one value per band. Computes what is needed to get it.
     public func pixel(x: Int, y: Int) throws(VipsError) -> [Double] {
-        var vector: UnsafeMutablePointer<Double>?
-        var count: Int32 = 0
-        try check(rv_getpoint(pointer, &vector, &count, Int32(x), Int32(y)), "getpoint")
-        defer { g_free(vector) }
-        return (0..<Int(count)).map { vector![$0] }
+        try VipsOperation.call("getpoint", ["in": .image(self), "x": .int(x), "y": .int(y)]).doubles("out_array")
     }
 
     /// The mean of every band of every pixel.
     public func average() throws(VipsError) -> Double {
-        var value = 0.0
-        try check(rv_avg(pointer, &value), "avg")
-        return value
+        try VipsOperation.call("avg", ["in": .image(self)]).double()
     }
 
     /// Every pixel, band-interleaved, after casting to 8-bit.
     public func pixelBytes() throws(VipsError) -> [UInt8] {
         let eight = isEightBit ? self : try castToEightBit()
         var length = 0
-        guard let memory = rv_write_to_memory(eight.pointer, &length) else {
+        guard let memory = vips_image_write_to_memory(eight.pointer, &length) else {
             throw lastError("write_to_memory")
         }
         defer { g_free(memory) }
@@ -457,23 +426,18 @@ public final class VipsImage {
 
     // MARK: Saving
 
-    /// Runs a saver that fills a g_malloc'd buffer and copies it out.
-    private func save(
-        _ operation: String,
-        _ body: (UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutablePointer<Int>) -> Int32
-    ) throws(VipsError) -> [UInt8] {
-        var buffer: UnsafeMutableRawPointer?
-        var length = 0
-        let result = body(&buffer, &length)
-        defer { g_free(buffer) }
-        guard result == 0, let buffer else { throw lastError(operation) }
-        return Array(UnsafeRawBufferPointer(start: buffer, count: length))
+    /// The bytes of the saver `operation` (a `*save_buffer`) run on this image with `arguments`.
+    private func save(_ operation: String, _ arguments: [String: VipsValue] = [:]) throws(VipsError) -> [UInt8] {
+        var arguments = arguments
+        arguments["in"] = .image(self)
+        return try VipsOperation.call(operation, arguments).blob()
     }
 
     /// The image computed into memory: every pixel decoded and processed now, so a failure surfaces
     /// here rather than inside a saver.
     public func copiedToMemory() throws(VipsError) -> VipsImage {
-        try Self.make("copy_memory") { rv_copy_memory(pointer, $0) }
+        guard let memory = vips_image_copy_memory(pointer) else { throw lastError("copy_memory") }
+        return VipsImage(owning: memory)
     }
 
     /// Encoded as JPEG.
@@ -484,11 +448,12 @@ public final class VipsImage {
         subsampling: Subsampling = .auto,
         strip: Bool = true
     ) throws(VipsError) -> [UInt8] {
-        try save("jpegsave_buffer") {
-            rv_jpegsave_buffer(
-                pointer, $0, $1, Int32(quality), progressive ? 1 : 0, optimizeCoding ? 1 : 0,
-                subsampling.cValue, strip ? 1 : 0)
-        }
+        try save(
+            "jpegsave_buffer",
+            [
+                "Q": .int(quality), "interlace": .bool(progressive), "optimize_coding": .bool(optimizeCoding),
+                "subsample_mode": .enumNick(subsampling.rawValue), "strip": .bool(strip),
+            ])
     }
 
     /// Encoded as WebP. With `strip`, the file carries no EXIF, XMP or ICC chunk.
@@ -499,35 +464,35 @@ public final class VipsImage {
         smartSubsample: Bool = false,
         strip: Bool = true
     ) throws(VipsError) -> [UInt8] {
-        let bytes = try save("webpsave_buffer") {
-            rv_webpsave_buffer(
-                pointer, $0, $1, Int32(quality), lossless ? 1 : 0, Int32(effort), smartSubsample ? 1 : 0,
-                strip ? 1 : 0)
-        }
+        let bytes = try save(
+            "webpsave_buffer",
+            [
+                "Q": .int(quality), "lossless": .bool(lossless), "effort": .int(effort),
+                "smart_subsample": .bool(smartSubsample), "strip": .bool(strip),
+            ])
         return strip ? WebPChunks.removing([WebPChunks.exif, WebPChunks.xmp, WebPChunks.icc], from: bytes) : bytes
     }
 
     /// Encoded as PNG; `interlace` writes Adam7, `bitDepth` 0 keeps the image's own depth (8 or 16).
     public func pngData(strip: Bool = true, interlace: Bool = false, bitDepth: Int = 0) throws(VipsError) -> [UInt8] {
         let depth = bitDepth > 0 ? bitDepth : (isEightBit ? 8 : 16)
-        return try save("pngsave_buffer") {
-            rv_pngsave_buffer(pointer, $0, $1, strip ? 1 : 0, interlace ? 1 : 0, Int32(depth))
-        }
+        return try save(
+            "pngsave_buffer", ["strip": .bool(strip), "interlace": .bool(interlace), "bitdepth": .int(depth)])
     }
 
     /// Encoded as TIFF.
     public func tiffData() throws(VipsError) -> [UInt8] {
-        try save("tiffsave_buffer") { rv_tiffsave_buffer(pointer, $0, $1) }
+        try save("tiffsave_buffer")
     }
 
     /// Encoded as GIF.
     public func gifData() throws(VipsError) -> [UInt8] {
-        try save("gifsave_buffer") { rv_gifsave_buffer(pointer, $0, $1) }
+        try save("gifsave_buffer")
     }
 
     /// Encoded as HEIF (HEVC) or, with `avif`, AVIF.
     public func heifData(avif: Bool) throws(VipsError) -> [UInt8] {
-        try save("heifsave_buffer") { rv_heifsave_buffer(pointer, $0, $1, avif ? 1 : 0) }
+        try save("heifsave_buffer", ["compression": .enumNick(avif ? "av1" : "hevc")])
     }
 
     // MARK: Generators
@@ -535,40 +500,39 @@ public final class VipsImage {
     /// A `width`×`height` image with every pixel `color` (its count is the band count), 8-bit, declared
     /// grey (1–2 bands) or sRGB (3–4 bands), the last band of 2 or 4 being alpha.
     public static func solid(width: Int, height: Int, color: [Double]) throws(VipsError) -> VipsImage {
-        try VipsRuntime.start()
-        return try make("solid") { out in
-            color.withUnsafeBufferPointer {
-                rv_solid(out, Int32(width), Int32(height), $0.baseAddress, Int32($0.count))
-            }
-        }.declaring(color.count <= 2 ? .bw : .srgb)
+        let black = try VipsOperation.call(
+            "black", ["width": .int(width), "height": .int(height), "bands": .int(color.count)]
+        ).image()
+        let zeros = [Double](repeating: 0, count: color.count)
+        return try black.applying("linear", ["a": .doubles(zeros), "b": .doubles(color), "uchar": .bool(true)])
+            .declaring(color.count <= 2 ? .bw : .srgb)
     }
 
     /// 8-bit Gaussian noise, one band.
     public static func noise(width: Int, height: Int, mean: Double = 128, sigma: Double = 40) throws(VipsError)
         -> VipsImage
     {
-        try VipsRuntime.start()
-        return try make("gaussnoise") { rv_gaussnoise($0, Int32(width), Int32(height), mean, sigma) }
+        try VipsOperation.call(
+            "gaussnoise",
+            ["width": .int(width), "height": .int(height), "mean": .double(mean), "sigma": .double(sigma)]
+        ).image().castToEightBit()
     }
 
     /// A horizontal ramp from black to white, 8-bit, one band.
     public static func ramp(width: Int, height: Int) throws(VipsError) -> VipsImage {
-        try VipsRuntime.start()
-        return try make("grey") { rv_grey($0, Int32(width), Int32(height)) }
+        try VipsOperation.call("grey", ["width": .int(width), "height": .int(height), "uchar": .bool(true)]).image()
     }
 
     /// A copy decoded to memory with a filled rectangle drawn on it.
     public func drawingRectangle(color: [Double], left: Int, top: Int, width: Int, height: Int) throws(VipsError)
         -> VipsImage
     {
-        guard let memory = vips_image_copy_memory(pointer) else { throw lastError("copy_memory") }
-        let copy = VipsImage(owning: memory)
-        try color.withUnsafeBufferPointer { (ink) throws(VipsError) in
-            try check(
-                rv_draw_rect(
-                    copy.pointer, ink.baseAddress, Int32(ink.count), Int32(left), Int32(top), Int32(width),
-                    Int32(height)), "draw_rect")
-        }
-        return copy
+        try VipsOperation.call(
+            "draw_rect",
+            [
+                "image": .image(self), "ink": .doubles(color), "left": .int(left), "top": .int(top),
+                "width": .int(width), "height": .int(height), "fill": .bool(true),
+            ]
+        ).image("image")
     }
 }

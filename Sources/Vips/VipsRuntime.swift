@@ -21,7 +21,7 @@ public enum VipsRuntime {
     /// Ends a unit of work on the calling thread: frees libvips' per-thread buffers. Call it at the end
     /// of every job that ran libvips on a pooled thread.
     public static func endJob() {
-        rv_end_job()
+        vips_thread_shutdown()
     }
 
     /// The linked libvips version, such as `8.14.1`.
@@ -41,17 +41,37 @@ public enum VipsRuntime {
     /// Whether the libvips operation `nickname` (such as `"pdfload_buffer"`) is blocked, or `nil` when this
     /// libvips build does not have it (its module is not installed).
     public static func isBlocked(_ nickname: String) -> Bool? {
-        switch rv_operation_blocked(nickname) {
-        case 1: true
-        case 0: false
-        default: nil
+        guard vips_type_find("VipsOperation", nickname) != 0, let operation = vips_operation_new(nickname) else {
+            return nil
         }
+        defer { g_object_unref(UnsafeMutableRawPointer(operation)) }
+        return vips_operation_get_flags(operation).rawValue & VIPS_OPERATION_BLOCKED.rawValue != 0
     }
 
     /// Hands memory freed by finished renders back to the system (`malloc_trim`). Cheap enough to call
     /// whenever the render pool goes idle; a decoded photo's buffers would otherwise stay resident.
     public static func releaseFreedMemory() {
-        rv_release_freed_memory()
+        malloc_trim(0)
+    }
+
+    /// The width and height of every live libvips image in the process (for leak tests): libvips lists
+    /// its live objects with `vips_object_map`.
+    static func liveImageSizes() -> [(width: Int, height: Int)] {
+        var sizes: [(width: Int, height: Int)] = []
+        withUnsafeMutablePointer(to: &sizes) { context in
+            _ = vips_object_map(
+                { object, context, _ in
+                    guard let object, let context,
+                        g_type_check_instance_is_a(
+                            object.assumingMemoryBound(to: GTypeInstance.self), vips_image_get_type()) != 0
+                    else { return nil }
+                    let image = object.assumingMemoryBound(to: CVips.VipsImage.self)
+                    context.assumingMemoryBound(to: [(width: Int, height: Int)].self).pointee.append(
+                        (Int(vips_image_get_width(image)), Int(vips_image_get_height(image))))
+                    return nil
+                }, context, nil)
+        }
+        return sizes
     }
 
     /// A monotonic clock in microseconds, the one libvips uses for deadlines.
