@@ -1,0 +1,79 @@
+import RenditionCatalog
+import RenditionCore
+import TestSupport
+import Testing
+import Vips
+
+/// A stage written the way a contributor adds one: one type, its options declared once, a libvips operation
+/// the project does not otherwise use (`invert`) called through the generic call, and no edit to `Sources/`.
+/// As a folder under `Plugins/` it would also be one name in `stageNames` and one line in `Catalog.registry`.
+struct Invert: FilterStage {
+    static let name = "invert"
+    static let summary = "Inverts every colour band (a negative), keeping alpha."
+    static let alpha = StageOption.boolean("alpha", default: false, help: "Invert the alpha band too.")
+    static let options = OptionSpec.list(alpha)
+
+    let alpha: Bool
+
+    init(options: StageOptions) throws { alpha = options[Self.alpha] }
+
+    func apply(to image: VipsImage, context: StageContext) throws -> VipsImage {
+        guard image.hasAlpha, !alpha else { return try VipsOperation.call("invert", ["in": .image(image)]).image() }
+        let colour = try image.extractingBands(0, count: image.bands - 1)
+        let inverted = try VipsOperation.call("invert", ["in": .image(colour)]).image()
+        return try inverted.appendingBands(of: image.extractingBands(image.bands - 1))
+    }
+}
+
+@Suite struct ExtensionPointTests {
+    let planner = Planner(registry: StageRegistry(Catalog.registry.stages + [Invert.self]))
+
+    func plan(_ yaml: String) throws -> PipelinePlan {
+        try PipelineLibrary.planText(yaml, name: "negative", source: "negative.yaml", planner: planner).get()
+    }
+
+    @Test func aNewFilterStagePlansAndRendersThroughTheGenericCall() async throws {
+        let plan = try plan(
+            "stages:\n  - orient: {}\n  - resize: {width: 100}\n  - invert: {}\n  - encode: {format: webp, lossless: true}\n"
+        )
+        #expect(plan.steps.map(\.name) == ["orient", "resize", "invert", "encode"])
+        let input = try Fixtures.jpeg(VipsImage.solid(width: 400, height: 300, color: [200, 60, 20]))
+        let renderer = try Renderer(threads: 1)
+        let result = try await renderer.render(plan, input: input)
+        try await renderer.shutdown()
+        #expect((result.width, result.height) == (100, 75), "a filter keeps the size the geometry predicted")
+        let pixel = try Fixtures.decode(result.bytes).pixel(x: 50, y: 37)
+        for (value, expected) in zip(pixel, [55.0, 195, 235]) {
+            #expect(abs(value - expected) <= 3, "\(pixel) is the negative of [200, 60, 20]")
+        }
+    }
+
+    @Test func orderRulesComeFromTheNewStagesRole() {
+        let problems = PipelineLibrary.planText(
+            "stages:\n  - invert: {}\n  - orient: {}\n  - encode: {format: jpeg}\n", name: "negative",
+            source: "negative.yaml", planner: planner)
+        guard case .failure(let found) = problems else {
+            Issue.record("orient after a filter planned")
+            return
+        }
+        #expect(
+            found.problems.map(\.description) == [
+                "negative.yaml:3:5: orient: must come before every geometry and filter stage (it follows a filter stage); move it up"
+            ])
+    }
+
+    @Test func theNewStagesOptionsAreCheckedAndDocumented() {
+        let problems = PipelineLibrary.planText(
+            "stages:\n  - invert: {alpha: maybe}\n  - encode: {format: jpeg}\n", name: "negative",
+            source: "negative.yaml", planner: planner)
+        guard case .failure(let found) = problems else {
+            Issue.record("a bad option planned")
+            return
+        }
+        #expect(
+            found.problems.map(\.description) == ["negative.yaml:2:21: invert.alpha: expected true or false, got maybe"]
+        )
+        let schema = PipelineSchema.make(planner.registry).pretty()
+        #expect(schema.contains("\"invert\"") && schema.contains("Invert the alpha band too."))
+    }
+}
