@@ -28,14 +28,20 @@ struct Invert: FilterStage {
 @Suite struct ExtensionPointTests {
     let planner = Planner(registry: StageRegistry(Catalog.registry.stages + [Invert.self]))
 
-    func plan(_ yaml: String) throws -> PipelinePlan {
-        try PipelineLibrary.planText(yaml, name: "negative", source: "negative.yaml", planner: planner).get()
+    func planned(_ yaml: String) -> Result<PipelinePlan, PipelineProblems> {
+        PipelineLibrary.planText(yaml, name: "negative", source: "negative.yaml", planner: planner)
+    }
+
+    /// The problems planning `yaml` reports (none when it plans).
+    func problems(_ yaml: String) -> [String] {
+        guard case .failure(let found) = planned(yaml) else { return [] }
+        return found.problems.map(\.description)
     }
 
     @Test func aNewFilterStagePlansAndRendersThroughTheGenericCall() async throws {
-        let plan = try plan(
+        let plan = try planned(
             "stages:\n  - orient: {}\n  - resize: {width: 100}\n  - invert: {}\n  - encode: {format: webp, lossless: true}\n"
-        )
+        ).get()
         #expect(plan.steps.map(\.name) == ["orient", "resize", "invert", "encode"])
         let input = try Fixtures.jpeg(VipsImage.solid(width: 400, height: 300, color: [200, 60, 20]))
         let renderer = try Renderer(threads: 1)
@@ -49,30 +55,17 @@ struct Invert: FilterStage {
     }
 
     @Test func orderRulesComeFromTheNewStagesRole() {
-        let problems = PipelineLibrary.planText(
-            "stages:\n  - invert: {}\n  - orient: {}\n  - encode: {format: jpeg}\n", name: "negative",
-            source: "negative.yaml", planner: planner)
-        guard case .failure(let found) = problems else {
-            Issue.record("orient after a filter planned")
-            return
-        }
         #expect(
-            found.problems.map(\.description) == [
+            problems("stages:\n  - invert: {}\n  - orient: {}\n  - encode: {format: jpeg}\n") == [
                 "negative.yaml:3:5: orient: must come before every geometry and filter stage (it follows a filter stage); move it up"
             ])
     }
 
     @Test func theNewStagesOptionsAreCheckedAndDocumented() {
-        let problems = PipelineLibrary.planText(
-            "stages:\n  - invert: {alpha: maybe}\n  - encode: {format: jpeg}\n", name: "negative",
-            source: "negative.yaml", planner: planner)
-        guard case .failure(let found) = problems else {
-            Issue.record("a bad option planned")
-            return
-        }
         #expect(
-            found.problems.map(\.description) == ["negative.yaml:2:21: invert.alpha: expected true or false, got maybe"]
-        )
+            problems("stages:\n  - invert: {alpha: maybe}\n  - encode: {format: jpeg}\n") == [
+                "negative.yaml:2:21: invert.alpha: expected true or false, got maybe"
+            ])
         let schema = PipelineSchema.make(planner.registry).pretty()
         #expect(schema.contains("\"invert\"") && schema.contains("Invert the alpha band too."))
     }
