@@ -33,6 +33,25 @@ import Vips
         #expect(!output.hasField("exif-data") && output.orientation == 1)
     }
 
+    /// Every shipped preset, whatever its stages (trim, pad, watermark, blur…), renders a photo stored with
+    /// any EXIF orientation as it renders the same photo stored upright: same size, same pixels up to JPEG noise.
+    @Test(arguments: 2...8, [true, false])
+    func everyPresetIsUprightForEveryOrientation(orientation: Int, landscape: Bool) async throws {
+        let (width, height) = landscape ? (1200, 900) : (900, 1200)
+        let upright = try Fixtures.upright(width: width, height: height)
+        let reference = try Fixtures.jpeg(Fixtures.stored(upright, orientation: 1))
+        let oriented = try Fixtures.jpeg(Fixtures.stored(upright, orientation: orientation))
+        for preset in plans.keys.sorted() {
+            let expected = try Fixtures.decode(try await render(preset, reference).bytes)
+            let result = try Fixtures.decode(try await render(preset, oriented).bytes)
+            #expect((result.width, result.height) == (expected.width, expected.height), "\(preset)")
+            guard (result.width, result.height) == (expected.width, expected.height) else { continue }
+            let (a, b) = (try expected.pixelBytes(), try result.pixelBytes())
+            let difference = zip(a, b).reduce(0) { $0 + abs(Int($1.0) - Int($1.1)) }
+            #expect(Double(difference) / Double(a.count) < 4, "\(preset): mean difference from upright")
+        }
+    }
+
     @Test func aLargePhotoIsNeverDecodedAtFullSize() async throws {
         // 8000×6000 (48 MP) to 400 px: libjpeg decodes at 1/8, 1000×750, never 48 MP.
         let input = try Fixtures.jpeg(VipsImage.solid(width: 8000, height: 6000, color: [90, 120, 150]), quality: 70)
