@@ -417,6 +417,15 @@ extension StageOption where Value == Color {
     }
 }
 
+extension StageOption where Value == Color? {
+    /// A colour, `nil` when absent (the stage then derives one, such as the image's corner pixel).
+    public static func color(_ name: String, help: String) -> Self {
+        Self(OptionSpec(name, .color, help: help)) {
+            if case .string(let written) = $0 { Color(parsing: written) } else { nil }
+        }
+    }
+}
+
 extension StageOption where Value == AspectRatio? {
     /// An aspect ratio such as `16:9`, `nil` when absent.
     public static func aspectRatio(_ name: String, help: String) -> Self {
