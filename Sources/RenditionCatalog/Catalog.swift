@@ -1,5 +1,6 @@
 import Crop
 import Encode
+import Flip
 import Orient
 public import RenditionCore
 import Resize
@@ -12,6 +13,7 @@ public enum Catalog {
         Crop.self,
         Resize.self,
         Rotate.self,
+        Flip.self,
         Encode.self,
     ])
 }
