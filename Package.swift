@@ -27,7 +27,7 @@ func stageTests(_ name: String) -> Target {
     )
 }
 
-let stageNames = ["Orient", "Crop", "Resize", "Rotate", "Flip", "Encode"]
+let stageNames = ["Orient", "Crop", "Resize", "Rotate", "Flip", "Sharpen", "Encode"]
 
 let package = Package(
     name: "Rendition",

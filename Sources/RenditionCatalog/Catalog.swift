@@ -5,6 +5,7 @@ import Orient
 public import RenditionCore
 import Resize
 import Rotate
+import Sharpen
 
 /// The stages this build of Rendition ships, registered explicitly. A new stage module is one line here.
 public enum Catalog {
@@ -14,6 +15,7 @@ public enum Catalog {
         Resize.self,
         Rotate.self,
         Flip.self,
+        Sharpen.self,
         Encode.self,
     ])
 }
