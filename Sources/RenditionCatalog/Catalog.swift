@@ -1,3 +1,4 @@
+import Blur
 import Crop
 import Encode
 import Flip
@@ -16,6 +17,7 @@ public enum Catalog {
         Rotate.self,
         Flip.self,
         Sharpen.self,
+        Blur.self,
         Encode.self,
     ])
 }
