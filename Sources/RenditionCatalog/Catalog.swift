@@ -1,8 +1,12 @@
+import Blur
 import Crop
 import Encode
+import Flip
 import Orient
 public import RenditionCore
 import Resize
+import Rotate
+import Sharpen
 
 /// The stages this build of Rendition ships, registered explicitly. A new stage module is one line here.
 public enum Catalog {
@@ -10,6 +14,10 @@ public enum Catalog {
         Orient.self,
         Crop.self,
         Resize.self,
+        Rotate.self,
+        Flip.self,
+        Sharpen.self,
+        Blur.self,
         Encode.self,
     ])
 }

@@ -92,13 +92,13 @@ final class Workspace {
         try workspace.write(
             "bad/one.yaml",
             Array("stages:\n  - resize: {width: -1}\n  - encode: {format: webp}\n  - encode: {format: jpeg}\n".utf8))
-        try workspace.write("bad/two.yaml", Array("stages:\n  - blur: {}\n".utf8))
+        try workspace.write("bad/two.yaml", Array("stages:\n  - sparkle: {}\n".utf8))
         let output = try CLI.run(["validate", "bad"], in: workspace.url)
         #expect(output.status == 1)
         #expect(output.stderr.contains("bad/one.yaml:2:21: resize.width: expected an integer from 1 to 100000, got -1"))
         #expect(output.stderr.contains("bad/one.yaml:3:5: encode: must be the last stage"))
         #expect(output.stderr.contains("bad/one.yaml:4:5: encode: a pipeline has exactly one encode stage"))
-        #expect(output.stderr.contains("bad/two.yaml:2:5: stages[0]: unknown stage \"blur\""))
+        #expect(output.stderr.contains("bad/two.yaml:2:5: stages[0]: unknown stage \"sparkle\""))
         #expect(output.stderr.contains("problems in 2 files"))
     }
 
