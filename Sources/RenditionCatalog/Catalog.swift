@@ -1,6 +1,7 @@
 import Crop
 import Encode
 import Orient
+import Pad
 public import RenditionCore
 import Resize
 
@@ -10,6 +11,7 @@ public enum Catalog {
         Orient.self,
         Crop.self,
         Resize.self,
+        Pad.self,
         Encode.self,
     ])
 }
