@@ -27,7 +27,7 @@ func stageTests(_ name: String) -> Target {
     )
 }
 
-let stageNames = ["Orient", "Crop", "Resize", "Pad", "Encode"]
+let stageNames = ["Orient", "Crop", "Resize", "Pad", "Trim", "Encode"]
 
 let package = Package(
     name: "Rendition",

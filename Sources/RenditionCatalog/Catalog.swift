@@ -4,6 +4,7 @@ import Orient
 import Pad
 public import RenditionCore
 import Resize
+import Trim
 
 /// The stages this build of Rendition ships, registered explicitly. A new stage module is one line here.
 public enum Catalog {
@@ -12,6 +13,7 @@ public enum Catalog {
         Crop.self,
         Resize.self,
         Pad.self,
+        Trim.self,
         Encode.self,
     ])
 }
