@@ -27,7 +27,9 @@ func stageTests(_ name: String) -> Target {
     )
 }
 
-let stageNames = ["Orient", "Crop", "Resize", "Rotate", "Flip", "Sharpen", "Blur", "Encode"]
+let stageNames = [
+    "Orient", "Crop", "Resize", "Pad", "Trim", "Rotate", "Flip", "Sharpen", "Blur", "Encode",
+]
 
 let package = Package(
     name: "Rendition",

@@ -3,10 +3,12 @@ import Crop
 import Encode
 import Flip
 import Orient
+import Pad
 public import RenditionCore
 import Resize
 import Rotate
 import Sharpen
+import Trim
 
 /// The stages this build of Rendition ships, registered explicitly. A new stage module is one line here.
 public enum Catalog {
@@ -14,6 +16,8 @@ public enum Catalog {
         Orient.self,
         Crop.self,
         Resize.self,
+        Pad.self,
+        Trim.self,
         Rotate.self,
         Flip.self,
         Sharpen.self,
