@@ -29,6 +29,10 @@ public struct Trim: TransformStage {
 
     public func applies(_ option: String) -> Bool { option != Self.background.spec.name || background != nil }
 
+    /// The border is measured over the whole image and then cut, so the image is read twice: a streaming
+    /// decoder cannot serve that.
+    public func contribute(to hints: inout LoadHints) { hints.randomAccess = true }
+
     /// The input size: the most the output can be (the plan shows an upper bound).
     public func predict(_ geometry: ImageGeometry) -> ImageGeometry { geometry }
 

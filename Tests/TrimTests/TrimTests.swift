@@ -78,6 +78,14 @@ import Vips
             try Trim.make([:]).predict(ImageGeometry(width: 64, height: 48)) == ImageGeometry(width: 64, height: 48))
     }
 
+    /// `find_trim` reads the whole image and the cut reads it again, which a sequential decoder refuses
+    /// (a JPEG with no rotation to apply failed every render before the hint).
+    @Test func asksTheDecoderForRandomAccess() throws {
+        var hints = LoadHints()
+        try Trim.make().contribute(to: &hints)
+        #expect(hints.randomAccess)
+    }
+
     @Test func thePredictionIsTheInputAnUpperBound() throws {
         for sides in [(0, 0, 0, 0), (5, 0, 9, 31), (40, 40, 1, 2)] {
             let image = try framed(Fixtures.upright(width: 90, height: 70), by: [255, 255, 255], sides)
