@@ -27,7 +27,7 @@ func stageTests(_ name: String) -> Target {
     )
 }
 
-let stageNames = ["Orient", "Crop", "Resize", "Encode"]
+let stageNames = ["Orient", "Crop", "Resize", "Watermark", "Encode"]
 
 let package = Package(
     name: "Rendition",

@@ -3,6 +3,7 @@ import Encode
 import Orient
 public import RenditionCore
 import Resize
+import Watermark
 
 /// The stages this build of Rendition ships, registered explicitly. A new stage module is one line here.
 public enum Catalog {
@@ -10,6 +11,7 @@ public enum Catalog {
         Orient.self,
         Crop.self,
         Resize.self,
+        Watermark.self,
         Encode.self,
     ])
 }
