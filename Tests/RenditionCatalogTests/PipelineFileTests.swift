@@ -36,7 +36,7 @@ import Testing
             "stages:\n  - sharpen: {radius: 2}\n  - resize: {width: 10, hieght: 5}\n  - encode: {format: jpeg}\n")
         #expect(
             found == [
-                "pipelines/bad.yaml:2:5: stages[0]: unknown stage \"sharpen\"; known stages: orient, crop, resize, encode",
+                "pipelines/bad.yaml:2:5: stages[0]: unknown stage \"sharpen\"; known stages: orient, crop, resize, watermark, encode",
                 "pipelines/bad.yaml:3:25: resize.hieght: unknown option; known options: width, height, fit, enlarge, kernel, background, gravity",
             ])
     }
