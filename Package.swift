@@ -28,7 +28,7 @@ func stageTests(_ name: String) -> Target {
 }
 
 let stageNames = [
-    "Orient", "Crop", "Resize", "Pad", "Trim", "Rotate", "Flip", "Sharpen", "Blur", "Encode",
+    "Orient", "Crop", "Resize", "Pad", "Trim", "Rotate", "Flip", "Sharpen", "Blur", "Watermark", "Encode",
 ]
 
 let package = Package(

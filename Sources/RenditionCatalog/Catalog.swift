@@ -9,6 +9,7 @@ import Resize
 import Rotate
 import Sharpen
 import Trim
+import Watermark
 
 /// The stages this build of Rendition ships, registered explicitly. A new stage module is one line here.
 public enum Catalog {
@@ -22,6 +23,7 @@ public enum Catalog {
         Flip.self,
         Sharpen.self,
         Blur.self,
+        Watermark.self,
         Encode.self,
     ])
 }

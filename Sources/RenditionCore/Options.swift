@@ -15,6 +15,9 @@ public enum OptionKind: Sendable, Hashable {
     case color
     /// An aspect ratio such as `16:9` or `1:1`.
     case aspectRatio
+    /// The name of a file in a folder the stage chooses: no folder part (`/` or `\`), no `..`, no leading
+    /// dot, no control characters, so a pipeline file can never name a path outside that folder.
+    case fileName
 
     /// The expectation in an error message: `a positive integer`, `one of inside, cover`.
     public var expectation: String {
@@ -33,6 +36,7 @@ public enum OptionKind: Sendable, Hashable {
         case .choices(let words): return "a list of \(words.joined(separator: ", "))"
         case .color: return "a colour such as \"#ffffff\", \"#fff\" or \"white\""
         case .aspectRatio: return "an aspect ratio such as \"16:9\""
+        case .fileName: return "a file name such as \"logo.png\" (no folders, no leading dot)"
         }
     }
 
@@ -47,6 +51,7 @@ public enum OptionKind: Sendable, Hashable {
         case .choices(let words): "list of \(words.joined(separator: ", "))"
         case .color: "colour"
         case .aspectRatio: "ratio W:H"
+        case .fileName: "file name"
         }
     }
 
@@ -78,6 +83,11 @@ public enum OptionKind: Sendable, Hashable {
         case (.aspectRatio, .scalar(let text)):
             guard AspectRatio(parsing: text) != nil else { return mismatch }
             return .string(text)
+        case (.fileName, .scalar(let text)):
+            let plain =
+                !text.isEmpty && !text.hasPrefix(".") && !text.contains("..")
+                && !text.unicodeScalars.contains { $0 == "/" || $0 == "\\" || $0.value < 0x20 || $0.value == 0x7F }
+            return plain ? .string(text) : mismatch
         default:
             return mismatch
         }
@@ -422,6 +432,18 @@ extension StageOption where Value == Color? {
     public static func color(_ name: String, help: String) -> Self {
         Self(OptionSpec(name, .color, help: help)) {
             if case .string(let written) = $0 { Color(parsing: written) } else { nil }
+        }
+    }
+}
+
+extension StageOption where Value == String {
+    /// A file name (``OptionKind/fileName``) that every file must write; the stage resolves it in its own folder.
+    public static func fileName(_ name: String, help: String) -> Self {
+        Self(OptionSpec(name, .fileName, required: true, help: help)) {
+            guard case .string(let text) = $0 else {
+                preconditionFailure("\(name) is required, so planning refuses a file without it")
+            }
+            return text
         }
     }
 }

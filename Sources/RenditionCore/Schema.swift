@@ -184,6 +184,11 @@ public enum PipelineSchema {
             ]
         case .aspectRatio:
             pairs += [("type", .string("string")), ("pattern", .string("^[0-9]+(\\.[0-9]+)?:[0-9]+(\\.[0-9]+)?$"))]
+        case .fileName:
+            pairs += [
+                ("type", .string("string")),
+                ("pattern", .string(#"^(?!.*\.\.)[^./\\\u0000-\u001f\u007f][^/\\\u0000-\u001f\u007f]*$"#)),
+            ]
         }
         if let value = option.defaultValue { pairs.append(("default", value.json)) }
         return .object(pairs)
