@@ -33,8 +33,13 @@ public struct Trim: TransformStage {
     /// decoder cannot serve that.
     public func contribute(to hints: inout LoadHints) { hints.randomAccess = true }
 
-    /// The input size: the most the output can be (the plan shows an upper bound).
-    public func predict(_ geometry: ImageGeometry) -> ImageGeometry { geometry }
+    /// The input size: the most the output can be (the plan shows an upper bound, and decodes at full size
+    /// when a later stage scales, since the scale depends on what is cut).
+    public func predict(_ geometry: ImageGeometry) -> ImageGeometry {
+        var result = geometry
+        result.isUpperBound = true
+        return result
+    }
 
     public func apply(to image: VipsImage, context: StageContext) throws -> VipsImage {
         var measured = image

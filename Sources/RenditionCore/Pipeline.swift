@@ -99,16 +99,20 @@ public struct PipelinePlan: Sendable {
     public var cacheControl: String { "public, max-age=\(maxAge)" }
 
     /// The geometry after each transform for an input with this header, and the shrink-on-load factor
-    /// the decoder will use.
+    /// the decoder will use. A scale computed from an upper-bound size (after `trim`) could ask for more
+    /// pixels than the decoder would then give, so such a plan decodes at full size.
     public func predict(for input: InputInfo) -> (steps: [ImageGeometry], shrink: Int) {
         var geometry = ImageGeometry(width: input.width, height: input.height, orientation: input.orientation)
         var steps: [ImageGeometry] = []
+        var scaledFromAnUpperBound = false
         for transform in transforms {
+            let before = geometry
             geometry = transform.stage.predict(geometry)
+            if before.isUpperBound, geometry.scale != before.scale { scaledFromAnUpperBound = true }
             steps.append(geometry)
         }
         let shrink =
-            hints.shrinkOnLoad && input.format.supportsShrinkOnLoad
+            hints.shrinkOnLoad && input.format.supportsShrinkOnLoad && !scaledFromAnUpperBound
             ? Self.shrinkFactor(forScale: geometry.scale) : 1
         return (steps, shrink)
     }

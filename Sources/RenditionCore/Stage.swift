@@ -98,12 +98,16 @@ public struct ImageGeometry: Sendable, Hashable, Codable {
     public var orientation: Int
     /// The product of the scale factors applied so far (1 = original resolution).
     public var scale: Double
+    /// Whether the size is only the most it can be: a stage before cut by content (`trim`), which the header
+    /// cannot tell. A scale predicted from such a size is not safe to shrink on load by.
+    public var isUpperBound: Bool
 
-    public init(width: Int, height: Int, orientation: Int = 1, scale: Double = 1) {
+    public init(width: Int, height: Int, orientation: Int = 1, scale: Double = 1, isUpperBound: Bool = false) {
         self.width = width
         self.height = height
         self.orientation = orientation
         self.scale = scale
+        self.isUpperBound = isUpperBound
     }
 }
 

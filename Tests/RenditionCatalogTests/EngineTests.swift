@@ -52,6 +52,21 @@ import Vips
         }
     }
 
+    /// `product` trims the studio border and then fits 760 px: shrinking on load by the untrimmed size would
+    /// leave the subject smaller than 760 after the cut, and `enlarge: false` would keep it so.
+    @Test func aProductShotIsTrimmedBeforeItIsScaled() async throws {
+        let studio = try VipsImage.solid(width: 1600, height: 1200, color: [240, 240, 240])
+            .drawingRectangle(color: Fixtures.red, left: 400, top: 300, width: 800, height: 600)
+        let result = try await render("product", try Fixtures.jpeg(studio))
+        #expect(result.report.shrinkOnLoad == 1, "the scale depends on what trim cuts")
+        #expect((result.width, result.height) == (800, 800))
+        let output = try Fixtures.decode(result.bytes)
+        let row = try (0..<800).map { try output.pixel(x: $0, y: 400) }
+        let subject = row.filter { $0[0] > 150 && $0[1] < 100 }.count
+        #expect(abs(subject - 760) <= 2, "the trimmed subject fills the 760 px fit, got \(subject) px")
+        #expect(try output.pixel(x: 5, y: 400).allSatisfy { $0 > 245 }, "padded on white")
+    }
+
     @Test func aLargePhotoIsNeverDecodedAtFullSize() async throws {
         // 8000×6000 (48 MP) to 400 px: libjpeg decodes at 1/8, 1000×750, never 48 MP.
         let input = try Fixtures.jpeg(VipsImage.solid(width: 8000, height: 6000, color: [90, 120, 150]), quality: 70)
