@@ -439,7 +439,8 @@ def json_lines(cmd, env=None):
 
 
 def step_inprocess(images, pipelines, quality_dir):
-    """2. One thread, in process: Rendition's Renderer vs a bare pyvips thumbnail + save loop; CPU per image."""
+    """2. One thread, in process: Rendition's Renderer vs a bare pyvips thumbnail + save loop; CPU per image.
+    Then the shipped `product` and `press` presets vs the same libvips operations in pyvips, at the plan's shrink."""
     env = dict(os.environ, VIPS_CONCURRENCY="1")
     rows = {}
     for name, image in images.items():
@@ -460,6 +461,29 @@ def step_inprocess(images, pipelines, quality_dir):
                       "shrink": shrink, "limit_rps": CORES / median(theirs_cpu)}
         log(f"2 in-process {name}: {rows[name]['ours'] * 1e3:.0f} ms vs {rows[name]['theirs'] * 1e3:.0f} ms CPU, "
             f"ratio {rows[name]['ratio']:.2f}, shrink-on-load {shrink}")
+    return rows
+
+
+def step_presets(images):
+    """2b. The shipped product and press presets in process vs the same operations in bare pyvips, interleaved."""
+    env = dict(os.environ, VIPS_CONCURRENCY="1")
+    rows = []
+    for preset in ("product", "press"):
+        for name, image in images.items():
+            ours_cpu, theirs_cpu, ratios, shrink = [], [], [], None
+            for _ in range(INPROC_ROUNDS):
+                ours = json_lines([os.path.join(BIN, "rendition-bench"), os.path.join(ROOT, "pipelines", f"{preset}.yaml"),
+                                   image, "--iterations", str(INPROC_ITERATIONS), "--warmup", "1"], env=env)[0]
+                shrink = ours["shrink_on_load"]
+                theirs = json_lines([PYTHON, os.path.join(HERE, "vips_loop.py"), image, "--preset", preset, "--shrink",
+                                     str(shrink), "--iterations", str(INPROC_ITERATIONS), "--warmup", "1"], env=env)[0]
+                ours_cpu.append(ours["cpu_per_image"])
+                theirs_cpu.append(theirs["cpu_per_image"])
+                ratios.append(ours["cpu_per_image"] / theirs["cpu_per_image"])
+            rows.append({"preset": preset, "image": name, "ours": median(ours_cpu), "theirs": median(theirs_cpu),
+                         "ratio": median(ratios), "shrink": shrink})
+            log(f"2 preset {preset} {name}: {rows[-1]['ours'] * 1e3:.0f} ms vs {rows[-1]['theirs'] * 1e3:.0f} ms CPU, "
+                f"ratio {rows[-1]['ratio']:.2f}, shrink-on-load {shrink}")
     return rows
 
 
@@ -868,6 +892,10 @@ def report(results, images, started, load_start, elapsed):
         add(f"| 2 | in-process CPU per render, 1 thread, vs bare pyvips loop (webp) | {name} | "
             f"{row['ours'] * 1e3:.0f} ms (shrink-on-load ×{row['shrink']}) | {row['theirs'] * 1e3:.0f} ms | "
             f"{row['ratio']:.2f} | ≤ 1.0 | {verdict(row['ratio'] <= 1.0)} |")
+    for row in results.get("presets", []):
+        add(f"| 2 | in-process CPU per render, 1 thread, `{row['preset']}` preset vs the same ops in pyvips | "
+            f"{row['image']} | {row['ours'] * 1e3:.0f} ms (shrink-on-load ×{row['shrink']}) | "
+            f"{row['theirs'] * 1e3:.0f} ms | {row['ratio']:.2f} | ≤ 1.0 | {verdict(row['ratio'] <= 1.0)} |")
     for row in results.get("http", []):
         ours, theirs = row["rendition"], row["thumbor"]
         limit = inproc.get(row["image"], {}).get("limit_rps") if row["format"] == "webp" else None
@@ -988,6 +1016,7 @@ def main():
     steps = [
         (1, "cli", lambda: step_cli(images, pipelines, out)),
         (2, "inproc", lambda: step_inprocess(images, pipelines, quality_dir)),
+        (2, "presets", lambda: step_presets(images)),
         (2, "shrink", lambda: step_shrink(images, quality_dir)),
         (3, "http", lambda: step_http(images, pipelines, originals, quality_dir)),
         (4, "hits", lambda: step_hits(pipelines, originals)),
