@@ -168,7 +168,7 @@ final class Workspace {
         #expect(
             unknown.status == 1
                 && unknown.stderr.contains(
-                    "unknown preset \"nosuch\"; known presets: avatar, hero, original-webp, thumbnail")
+                    "unknown preset \"nosuch\"; known presets: \(shippedPlans.keys.sorted().joined(separator: ", "))")
         )
         let twoOutputs = try CLI.run(["run", "thumbnail", "a.jpg", "b.jpg", "-o", "x.webp"])
         #expect(twoOutputs.status != 0 && twoOutputs.stderr.contains("--output takes exactly one input"))

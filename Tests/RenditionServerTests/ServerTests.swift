@@ -299,7 +299,7 @@ extension TestResponse {
         try await harness.test { client in
             #expect(try await client.execute(uri: "/healthz", method: .get).text == "ok\n")
             let ready = try await client.execute(uri: "/readyz", method: .get)
-            #expect(ready.status == .ok && ready.text.contains("4 presets"))
+            #expect(ready.status == .ok && ready.text.contains("\(shippedPlans.count) presets"))
             _ = try await client.execute(uri: "/_render/thumbnail/photos/cat.jpg", method: .get)
             let metrics = try await client.execute(uri: "/metrics", method: .get)
             for name in [
