@@ -21,12 +21,14 @@ struct Harness {
     let registry = PrometheusCollectorRegistry()
     var configuration = RenditionConfiguration()
 
-    init(configure: (inout ServiceSettings) -> Void = { _ in }) async throws {
+    init(
+        plans: [String: PipelinePlan] = shippedPlans, configure: (inout ServiceSettings) -> Void = { _ in }
+    ) async throws {
         var settings = ServiceSettings()
         settings.workers = 2
         configure(&settings)
         service = try RenditionService(
-            plans: shippedPlans, source: source, renditions: renditions, settings: settings,
+            plans: plans, source: source, renditions: renditions, settings: settings,
             metricsFactory: PrometheusMetricsFactory(registry: registry))
         configuration.service = settings
         try await source.put(
@@ -189,6 +191,27 @@ extension TestResponse {
                 #expect(response.header("Location") == nil && response.header("Cache-Control") == "no-store")
                 #expect(!response.text.contains("libvips") && !response.text.contains("Vips"))
             }
+            #expect(
+                try await client.execute(uri: "/_render/thumbnail/photos/cat.jpg", method: .get).status
+                    == .movedPermanently)
+        }
+        #expect(harness.renditions.putCount == 1)
+    }
+
+    /// A stage that can only fail once it sees the image (a pad box smaller than it) answers 422 with the
+    /// stage named, stores nothing, and the next render works.
+    @Test func aPadBoxSmallerThanTheImageIsUnprocessableAndTheServiceKeepsServing() async throws {
+        var plans = shippedPlans
+        plans["tight"] = try PipelineLibrary.planText(
+            "stages:\n  - pad: {width: 100, height: 100}\n  - encode: {format: jpeg}\n", name: "tight",
+            source: "tight.yaml"
+        ).get()
+        let harness = try await Harness(plans: plans)
+        try await harness.test { client in
+            let refused = try await client.execute(uri: "/_render/tight/photos/cat.jpg", method: .get)
+            #expect(refused.status == .unprocessableContent)
+            #expect(refused.text.contains("\"code\": \"unprocessable\"") && refused.text.contains("pad box"))
+            #expect(refused.header("Location") == nil && refused.header("Cache-Control") == "no-store")
             #expect(
                 try await client.execute(uri: "/_render/thumbnail/photos/cat.jpg", method: .get).status
                     == .movedPermanently)
