@@ -88,11 +88,8 @@ import Vips
 
     @Test func predictionAgreesWithLibvipsForManySizes() throws {
         // Deterministic sweep of awkward sizes and boxes: the plan's prediction is what libvips produces.
-        var seed: UInt64 = 42
-        func next(_ range: ClosedRange<Int>) -> Int {
-            seed = seed &* 6364136223846793005 &+ 1442695040888963407
-            return range.lowerBound + Int((seed >> 33) % UInt64(range.count))
-        }
+        var sweep = Sweep(seed: 42)
+        func next(_ range: ClosedRange<Int>) -> Int { sweep.next(range) }
         for _ in 0..<40 {
             let (width, height) = (next(1...900), next(1...900))
             let fits = ["inside", "cover", "contain", "fill"]

@@ -65,11 +65,8 @@ import Vips
     }
 
     @Test func predictionMatchesTheResultForAnyAngle() throws {
-        var seed: UInt64 = 16
-        func next(_ range: ClosedRange<Int>) -> Int {
-            seed = seed &* 6364136223846793005 &+ 1442695040888963407
-            return range.lowerBound + Int((seed >> 33) % UInt64(range.count))
-        }
+        var sweep = Sweep(seed: 16)
+        func next(_ range: ClosedRange<Int>) -> Int { sweep.next(range) }
         for _ in 0..<40 {
             let (width, height) = (next(1...700), next(1...700))
             let angle = Double(next(-36000...36000)) / 100

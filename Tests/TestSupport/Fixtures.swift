@@ -164,3 +164,17 @@ extension StageContext {
             resolutionScale: 1)
     }
 }
+
+/// A deterministic sequence of whole numbers for sweeps over awkward sizes: the same seed, the same cases
+/// on every run (a linear congruential generator; quality does not matter here, repeatability does).
+public struct Sweep {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    /// The next number in `range`.
+    public mutating func next(_ range: ClosedRange<Int>) -> Int {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return range.lowerBound + Int((state >> 33) % UInt64(range.count))
+    }
+}
