@@ -19,8 +19,8 @@ public struct Pad: TransformStage {
         "margin", min: 1, max: 100_000, help: "Pixels added on every side (instead of a box).")
     static let gravity = StageOption<Gravity>.choice(
         "gravity", default: .centre, help: "Where the image sits in the box: centre or a compass point.")
-    static let background = StageOption.color(
-        "background", default: "#ffffff",
+    static let background = StageOption<Color?>.color(
+        "background",
         help: "Colour of the added pixels (alpha allowed); when absent, white, or transparent if the image has alpha.")
 
     public static let options = OptionSpec.list(width, height, margin, gravity, background)
@@ -38,7 +38,7 @@ public struct Pad: TransformStage {
 
     public init(options: StageOptions) throws {
         gravity = options[Self.gravity]
-        background = options.isSet(Self.background) ? options[Self.background] : nil
+        background = options[Self.background]
         let box = [Self.width, Self.height].filter { options.isSet($0) }
         if let margin = options[Self.margin] {
             guard box.isEmpty else {

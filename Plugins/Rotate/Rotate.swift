@@ -15,10 +15,10 @@ public struct Rotate: TransformStage {
     static let angle = StageOption<Double?>.number(
         "angle", min: -360, max: 360,
         help: "Degrees clockwise (negative: counter-clockwise); 90, 180 and 270 are exact, no resampling.")
-    static let background = StageOption.color(
-        "background", default: "#ffffff",
+    static let background = StageOption<Color?>.color(
+        "background",
         help:
-            "Corner colour for angles other than quarter turns (alpha allowed); transparent when absent and the image has alpha."
+            "Corner colour for angles other than quarter turns (alpha allowed); when absent, white, or transparent if the image has alpha."
     )
 
     public static let options = OptionSpec.list(angle, background)
@@ -57,7 +57,7 @@ public struct Rotate: TransformStage {
             case 270: .quarter(.d270)
             default: .free(normalized)
             }
-        background = options.isSet(Self.background) ? options[Self.background] : nil
+        background = options[Self.background]
         if !turn.resamples, background != nil {
             throw options.problem(
                 Self.background,
