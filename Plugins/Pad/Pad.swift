@@ -96,10 +96,7 @@ public struct Pad: TransformStage {
             throw smaller(width: boxWidth, height: boxHeight, image: image, context: context)
         }
         if width == image.width, height == image.height { return image }
-        let colour =
-            background
-            ?? (image.hasAlpha
-                ? Color(red: 0, green: 0, blue: 0, alpha: 0) : Color(red: 255, green: 255, blue: 255))
+        let colour = background ?? .defaultBackground(hasAlpha: image.hasAlpha)
         let canvas = try prepared(image, for: colour)
         let (x, y) = gravity.offset(spareX: width - image.width, spareY: height - image.height)
         return try canvas.embedded(
@@ -110,10 +107,7 @@ public struct Pad: TransformStage {
     /// `fit: contain` does), grey becomes sRGB for a colour that is not grey, and a translucent colour gets
     /// an alpha band to live in.
     private func prepared(_ image: VipsImage, for colour: Color) throws -> VipsImage {
-        var result = image
-        if result.interpretation == .cmyk {
-            result = try result.iccTransformed(to: "srgb", inputProfile: "cmyk")
-        }
+        var result = try image.convertingCMYKToSRGB()
         if result.bands - (result.hasAlpha ? 1 : 0) < 3, colour.red != colour.green || colour.green != colour.blue {
             result = try result.colourspace(.srgb)
         }

@@ -178,9 +178,7 @@ public struct Resize: TransformStage {
                 spareX: result.width - layout.final.width, spareY: result.height - layout.final.height)
             return try result.extracting(left: x, top: y, width: layout.final.width, height: layout.final.height)
         case .contain where result.width < layout.final.width || result.height < layout.final.height:
-            if result.interpretation == .cmyk {
-                result = try result.iccTransformed(to: "srgb", inputProfile: "cmyk")
-            }
+            result = try result.convertingCMYKToSRGB()
             if background.alpha < 255, !result.hasAlpha {
                 result = try result.appendingBand(255)
             }

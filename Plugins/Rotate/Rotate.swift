@@ -103,12 +103,9 @@ public struct Rotate: TransformStage {
         case .whole: return image
         case .quarter(let rotation): return try image.rotated(rotation)
         case .free(let degrees):
-            var input = image
-            if input.interpretation == .cmyk {
-                // A background colour is RGB; CMYK corners would otherwise come out in the wrong colours.
-                input = try input.iccTransformed(to: "srgb", inputProfile: "cmyk")
-            }
-            let colour = background ?? (input.hasAlpha ? Color(red: 0, green: 0, blue: 0, alpha: 0) : .white)
+            // A background colour is RGB; CMYK corners would otherwise come out in the wrong colours.
+            var input = try image.convertingCMYKToSRGB()
+            let colour = background ?? .defaultBackground(hasAlpha: input.hasAlpha)
             // Colours are 8-bit; a 16-bit image's full scale is 65535.
             let scale: Double = [.rgb16, .grey16].contains(input.interpretation) ? 257 : 1
             if colour.alpha < 255, !input.hasAlpha {
@@ -119,8 +116,4 @@ public struct Rotate: TransformStage {
                 ["angle": .double(degrees), "background": .doubles(colour.bands(input.bands).map { $0 * scale })])
         }
     }
-}
-
-extension Color {
-    fileprivate static let white = Color(red: 255, green: 255, blue: 255)
 }

@@ -43,9 +43,9 @@ public struct Trim: TransformStage {
 
     public func apply(to image: VipsImage, context: StageContext) throws -> VipsImage {
         var measured = image
-        if background != nil, measured.interpretation == .cmyk {
+        if background != nil {
             // A colour written in the file is RGB: measure a CMYK image in sRGB, then cut the original.
-            measured = try measured.iccTransformed(to: "srgb", inputProfile: "cmyk")
+            measured = try measured.convertingCMYKToSRGB()
         }
         let colourBands = measured.bands - (measured.hasAlpha ? 1 : 0)
         let range: Double = measured.interpretation == .rgb16 || measured.interpretation == .grey16 ? 257 : 1

@@ -116,10 +116,7 @@ public struct Watermark: FilterStage {
     }
 
     public func apply(to image: VipsImage, context: StageContext) throws -> VipsImage {
-        var base = image
-        if base.interpretation == .cmyk {
-            base = try base.iccTransformed(to: "srgb", inputProfile: "cmyk")
-        }
+        let base = try image.convertingCMYKToSRGB()
         let grey = base.interpretation == .bw || base.interpretation == .grey16
         let place = placement(imageWidth: base.width, imageHeight: base.height)
         var overlay = mark.image

@@ -32,6 +32,12 @@ public struct Color: Sendable, Hashable {
         }
     }
 
+    /// What added pixels (padding, a rotation's corners) are when a preset names no colour: white, or
+    /// transparent for an image that keeps alpha.
+    public static func defaultBackground(hasAlpha: Bool) -> Color {
+        hasAlpha ? Color(red: 0, green: 0, blue: 0, alpha: 0) : Color(red: 255, green: 255, blue: 255)
+    }
+
     /// The colour as band values for an image of `bands` bands (1–2: grey, 3–4: RGB, with alpha last).
     public func bands(_ count: Int) -> [Double] {
         let grey = (red * 0.2126 + green * 0.7152 + blue * 0.0722).rounded()

@@ -352,6 +352,13 @@ public final class VipsImage {
         try applying("flatten", ["background": .doubles(background)])
     }
 
+    /// This image if it is not CMYK; otherwise transformed to sRGB, through its embedded profile or, without
+    /// one, libvips' built-in CMYK profile standing in for the press. Stages that draw RGB colours (padding,
+    /// corners, a watermark) call this first.
+    public func convertingCMYKToSRGB() throws(VipsError) -> VipsImage {
+        interpretation == .cmyk ? try iccTransformed(to: "srgb", inputProfile: "cmyk") : self
+    }
+
     /// Transformed to the ICC profile `outputProfile` (a path, or one of libvips' built-ins `srgb`,
     /// `cmyk`, `p3`). `inputProfile` is assumed when the image has none; with `useEmbedded: false` it
     /// replaces the embedded one.
