@@ -142,7 +142,7 @@ let package = Package(
         .target(
             name: "RenditionLambda",
             dependencies: [
-                "RenditionService", "RenditionCore",
+                "RenditionService", "RenditionCore", "ObjectStorage", "S3Storage",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -169,7 +169,9 @@ let package = Package(
                 "RenditionCore",
                 "RenditionPreview",
                 "ObjectStorage",
+                "S3Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -46,13 +46,16 @@ public struct Watermark: FilterStage {
     let margin: Int
     let opacity: Double
     let width: Double
+    public let contentDigest: String?
 
     public init(options: StageOptions) throws {
         gravity = options[Self.gravity]
         margin = options[Self.margin]
         opacity = options[Self.opacity]
         width = options[Self.width]
-        mark = SharedImage(try Self.load(options[Self.image], options: options))
+        let (image, digest) = try Self.load(options[Self.image], options: options)
+        mark = SharedImage(image)
+        contentDigest = digest
     }
 
     /// The path of mark `name` for the pipeline file `file`: `watermarks/<name>` beside it.
@@ -62,7 +65,9 @@ public struct Watermark: FilterStage {
     }
 
     /// Reads, sniffs, checks and decodes the mark, refusing what an original would be refused for.
-    static func load(_ name: String, options: StageOptions) throws -> VipsImage {
+    /// Returns the mark and the digest of its file, so a new mark under the same name changes the plan's
+    /// fingerprint (and renditions with the old mark count as stale).
+    static func load(_ name: String, options: StageOptions) throws -> (VipsImage, String) {
         let path = path(of: name, besides: options.location.file)
         func problem(_ message: String) -> PipelineProblem { options.problem(Self.image, "\(path) \(message)") }
         let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int
@@ -93,7 +98,7 @@ public struct Watermark: FilterStage {
             }
             var mark = try header.colourspace(.srgb)
             if !mark.hasAlpha { mark = try mark.appendingBand(255) }
-            return try mark.castToEightBit().copiedToMemory()
+            return (try mark.castToEightBit().copiedToMemory(), digest(of: bytes))
         } catch let error as PipelineProblem {
             throw error
         } catch {

@@ -113,21 +113,32 @@ public struct FileSystemStore: ObjectStore {
     }
 
     /// Regular files under the root, the store's own folder and hidden files (`.DS_Store`) left out.
-    /// Symbolic links are not followed, so a listing never leaves the root. Walks the whole tree to sort
-    /// it: meant for browsing a folder of samples, not millions of objects.
-    public func list(prefix: String, limit: Int) async throws(StorageError) -> [ObjectKey] {
+    /// Symbolic links are not followed, so a listing never leaves the root. Walks the folder the prefix
+    /// names (all of it, to sort it) for each page: fine for a purge of thousands of renditions or browsing
+    /// samples; a store of millions of objects belongs in S3.
+    public func listPage(prefix: String, delimiter: String?, continuation: String?, limit: Int)
+        async throws(StorageError) -> ListPage
+    {
         try await blocking { () throws(StorageError) in
+            // Only the folder the prefix is inside can hold matching files.
+            let folder = prefix.lastIndex(of: "/").map { String(prefix[...$0]) } ?? ""
+            let start = folder.isEmpty ? root : root.appendingPathComponent(folder)
+            if folder.split(separator: "/").first == Substring(internalFolder)
+                || !FileManager.default.fileExists(atPath: start.path)
+            {
+                return ListPage(objects: [])
+            }
             guard
                 let walker = FileManager.default.enumerator(
-                    at: root, includingPropertiesForKeys: [.isRegularFileKey, .isSymbolicLinkKey],
+                    at: start, includingPropertiesForKeys: [.isRegularFileKey, .isSymbolicLinkKey, .fileSizeKey],
                     options: [.skipsHiddenFiles])
             else {
                 throw StorageError(.unavailable, "Cannot list the store folder \(root.path).")
             }
             let rootPath = root.path.hasSuffix("/") ? root.path : root.path + "/"
-            var keys: [ObjectKey] = []
+            var objects: [ListedObject] = []
             for case let url as URL in walker {
-                let values = try? url.resourceValues(forKeys: [.isRegularFileKey, .isSymbolicLinkKey])
+                let values = try? url.resourceValues(forKeys: [.isRegularFileKey, .isSymbolicLinkKey, .fileSizeKey])
                 if values?.isSymbolicLink == true {
                     walker.skipDescendants()
                     continue
@@ -137,9 +148,32 @@ public struct FileSystemStore: ObjectStore {
                 guard path.hasPrefix(rootPath) else { continue }
                 let relative = String(path.dropFirst(rootPath.count))
                 guard relative.hasPrefix(prefix), let key = try? ObjectKey(relative) else { continue }
-                keys.append(key)
+                objects.append(ListedObject(key: key, size: values?.fileSize ?? 0))
             }
-            return [ObjectKey].listing(keys, prefix: prefix, limit: limit)
+            return ListPage.of(objects, prefix: prefix, delimiter: delimiter, continuation: continuation, limit: limit)
+        }
+    }
+
+    /// Removes each key's file and then its sidecar. Folders are left in place, even when empty: a render
+    /// storing into the same folder at that moment must not lose it.
+    public func delete(_ keys: [ObjectKey]) async throws(StorageError) -> [DeleteFailure] {
+        try await blocking { () throws(StorageError) in
+            var failures: [DeleteFailure] = []
+            for key in keys {
+                do throws(StorageError) {
+                    let path = try spelledPath(of: key)
+                    _ = try location(of: key)
+                    if unlink(path) != 0, errno != ENOENT {
+                        throw StorageError(.unavailable, "Cannot delete \(key).", cause: Errno(errno))
+                    }
+                    if unlink(sidecarLocation(of: key).path) != 0, errno != ENOENT {
+                        throw StorageError(.unavailable, "Cannot delete the metadata of \(key).", cause: Errno(errno))
+                    }
+                } catch {
+                    failures.append(DeleteFailure(key: key, error: error))
+                }
+            }
+            return failures
         }
     }
 

@@ -18,9 +18,6 @@ public final class MemoryStore: ObjectStore {
     /// How many gets and heads were asked.
     public var readCount: Int { reads.withLock { $0 } }
 
-    /// Deletes the object under `key` (a purge), if any.
-    public func remove(_ key: ObjectKey) { _ = objects.withLock { $0.removeValue(forKey: key) } }
-
     public func get(_ key: ObjectKey, maxBytes: Int) async throws(StorageError) -> StoredObject? {
         reads.withLock { $0 += 1 }
         guard let object = objects.withLock({ $0[key] }) else { return nil }
@@ -54,7 +51,17 @@ public final class MemoryStore: ObjectStore {
 
     public func checkReachable() async throws(StorageError) {}
 
-    public func list(prefix: String, limit: Int) async throws(StorageError) -> [ObjectKey] {
-        [ObjectKey].listing(objects.withLock { Array($0.keys) }, prefix: prefix, limit: limit)
+    public func listPage(prefix: String, delimiter: String?, continuation: String?, limit: Int)
+        async throws(StorageError) -> ListPage
+    {
+        let objects = objects.withLock { $0.map { ListedObject(key: $0.key, size: $0.value.body.count) } }
+        return ListPage.of(objects, prefix: prefix, delimiter: delimiter, continuation: continuation, limit: limit)
+    }
+
+    public func delete(_ keys: [ObjectKey]) async throws(StorageError) -> [DeleteFailure] {
+        objects.withLock { objects in
+            for key in keys { objects.removeValue(forKey: key) }
+        }
+        return []
     }
 }

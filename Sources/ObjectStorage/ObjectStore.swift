@@ -109,26 +109,105 @@ public protocol ObjectStore: Sendable, CustomStringConvertible {
     func put(_ key: ObjectKey, _ body: [UInt8], options: PutOptions) async throws(StorageError) -> ObjectMetadata
     /// Throws when the store cannot be used (for readiness checks).
     func checkReachable() async throws(StorageError)
-    /// The first `limit` keys that start with `prefix`, in ascending byte order of their UTF-8 spelling
-    /// (S3's order). For browsing (the preset studio), not for the render flow. Stores that cannot list
-    /// throw ``StorageError/Code/unsupported``.
-    func list(prefix: String, limit: Int) async throws(StorageError) -> [ObjectKey]
+    /// One page of the keys that start with `prefix`, in ascending byte order of their UTF-8 spelling
+    /// (S3's order), at most `limit` entries (objects and folders together). With a `delimiter`, keys with
+    /// the delimiter after the prefix are rolled up into one folder each (S3's common prefixes). Pass the
+    /// page's ``ListPage/continuation`` to get the next one. Stores that cannot list throw
+    /// ``StorageError/Code/unsupported``.
+    func listPage(prefix: String, delimiter: String?, continuation: String?, limit: Int) async throws(StorageError)
+        -> ListPage
+    /// Deletes `keys` (deleting a missing key succeeds, as in S3) and answers the keys that could not be
+    /// deleted, each with its error; every key not in the answer is gone. Throws when the store could not
+    /// be asked at all (then nothing is known to be deleted).
+    func delete(_ keys: [ObjectKey]) async throws(StorageError) -> [DeleteFailure]
 }
 
 extension ObjectStore {
     /// Stores without a listing answer that they cannot list, so a caller can say so instead of failing.
-    public func list(prefix: String, limit: Int) async throws(StorageError) -> [ObjectKey] {
+    public func listPage(prefix: String, delimiter: String?, continuation: String?, limit: Int)
+        async throws(StorageError) -> ListPage
+    {
         throw StorageError(.unsupported, "The store \(self) cannot list its objects.")
+    }
+
+    public func delete(_ keys: [ObjectKey]) async throws(StorageError) -> [DeleteFailure] {
+        throw StorageError(.unsupported, "The store \(self) cannot delete objects.")
+    }
+
+    /// The first `limit` keys that start with `prefix`, in S3's order: for browsing (the preset studio).
+    public func list(prefix: String, limit: Int) async throws(StorageError) -> [ObjectKey] {
+        var keys: [ObjectKey] = []
+        var continuation: String?
+        repeat {
+            let page = try await listPage(
+                prefix: prefix, delimiter: nil, continuation: continuation, limit: min(1000, limit - keys.count))
+            keys += page.objects.map(\.key)
+            continuation = page.continuation
+        } while continuation != nil && keys.count < limit
+        return keys
     }
 }
 
-extension [ObjectKey] {
-    /// The first `limit` keys starting with `prefix`, in ascending UTF-8 byte order (as S3 lists them).
-    public static func listing(_ keys: some Sequence<ObjectKey>, prefix: String, limit: Int) -> [ObjectKey] {
-        Array(
-            keys.filter { $0.rawValue.hasPrefix(prefix) }
-                .sorted { $0.rawValue.utf8.lexicographicallyPrecedes($1.rawValue.utf8) }
-                .prefix(Swift.max(0, limit)))
+/// An object in a listing.
+public struct ListedObject: Sendable, Hashable {
+    public var key: ObjectKey
+    public var size: Int
+
+    public init(key: ObjectKey, size: Int) {
+        self.key = key
+        self.size = size
+    }
+}
+
+/// One page of a listing (see ``ObjectStore/listPage(prefix:delimiter:continuation:limit:)``).
+public struct ListPage: Sendable, Hashable {
+    public var objects: [ListedObject]
+    /// With a delimiter: each distinct key beginning up to and including the first delimiter after the prefix.
+    public var folders: [String]
+    /// Where the next page starts, or `nil` after the last page.
+    public var continuation: String?
+
+    public init(objects: [ListedObject], folders: [String] = [], continuation: String? = nil) {
+        self.objects = objects
+        self.folders = folders
+        self.continuation = continuation
+    }
+
+    /// The page of `objects` (in any order) that S3 would answer, for stores that list in memory. The
+    /// continuation is the page's last entry, and the next page starts after it.
+    public static func of(
+        _ objects: some Sequence<ListedObject>, prefix: String, delimiter: String?, continuation: String?, limit: Int
+    ) -> ListPage {
+        var entries: [(name: String, object: ListedObject?)] = []
+        var seenFolders = Set<String>()
+        for object in objects where object.key.rawValue.hasPrefix(prefix) {
+            let rest = object.key.rawValue.dropFirst(prefix.count)
+            if let delimiter, !delimiter.isEmpty, let end = rest.range(of: delimiter) {
+                let folder = prefix + rest[..<end.upperBound]
+                if seenFolders.insert(folder).inserted { entries.append((folder, nil)) }
+            } else {
+                entries.append((object.key.rawValue, object))
+            }
+        }
+        entries.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        if let continuation {
+            entries.removeAll { !continuation.utf8.lexicographicallyPrecedes($0.name.utf8) }
+        }
+        let page = entries.prefix(Swift.max(0, limit))
+        return ListPage(
+            objects: page.compactMap(\.object), folders: page.filter { $0.object == nil }.map(\.name),
+            continuation: page.count < entries.count ? page.last?.name : nil)
+    }
+}
+
+/// A key a delete could not remove, and why.
+public struct DeleteFailure: Sendable {
+    public var key: ObjectKey
+    public var error: StorageError
+
+    public init(key: ObjectKey, error: StorageError) {
+        self.key = key
+        self.error = error
     }
 }
 

@@ -27,20 +27,30 @@ func closeClient() async {
 }
 
 /// Builds everything an invocation needs, or explains why it cannot.
-func initialise() throws -> (RenditionRouter, StoreSet) {
+func initialise() throws -> (RenditionRouter, StoreSet, OriginalEvents?) {
     let configuration = try RenditionConfiguration.load(file: nil, environment: environment)
     let plans = try configuration.loadPipelines()
     let stores = try configuration.makeStores(environment: environment)
     let service = try RenditionService(
         plans: plans, source: stores.source, renditions: stores.renditions, settings: configuration.service,
         logger: logger)
-    return (RenditionRouter(configuration: configuration, service: service, front: .function), stores)
+    var originals: OriginalEvents?
+    if let overlap = configuration.storeOverlap {
+        logger.warning("S3 events are refused: a purge could delete originals", metadata: ["overlap": "\(overlap)"])
+    } else if configuration.source.kind == .s3 {
+        originals = OriginalEvents(
+            bucket: configuration.source.bucket, prefix: configuration.source.prefix,
+            purger: Purger(plans: plans, source: stores.source, renditions: stores.renditions),
+            invalidator: try configuration.makeInvalidator(environment: environment, client: client))
+    }
+    return (RenditionRouter(configuration: configuration, service: service, front: .function), stores, originals)
 }
 
 let router: RenditionRouter
 let stores: StoreSet
+let originals: OriginalEvents?
 do {
-    (router, stores) = try initialise()
+    (router, stores, originals) = try initialise()
 } catch {
     logger.critical("init failed", metadata: ["error": "\(error)"])
     do {
@@ -53,7 +63,7 @@ do {
 }
 
 do {
-    try await FunctionLoop(api: api, router: router, logger: logger).run()
+    try await FunctionLoop(api: api, router: router, logger: logger, originals: originals).run()
 } catch {
     logger.critical("cannot reach the Lambda Runtime API at \(endpoint): \(error)")
     await stores.shutdown()

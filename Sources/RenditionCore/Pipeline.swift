@@ -355,13 +355,14 @@ public struct Planner: Sendable {
     /// Phase 5: the fingerprint, over the canonical text of the decoder policy and every resolved step.
     static func fingerprint(of built: [Built], failOn: FailOn) -> String {
         var canonical = "rendition-plan/2\ninput failOn=\(failOn.rawValue)\n"
-        for (step, _) in built {
+        for (step, stage) in built {
             canonical += "stage \(step.name)"
             for (option, value) in step.options { canonical += " \(option)=\(value)" }
+            // Only stages that read content add to the text, so every other plan keeps its fingerprint.
+            if let content = stage.contentDigest { canonical += " content=\(content)" }
             canonical += "\n"
         }
-        let digest = SHA256.hash(data: Array(canonical.utf8))
-        return digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        return PipelinePlan.hex(SHA256.hash(data: Array(canonical.utf8)))
     }
 
     /// Reads a `section: {key: value}` mapping whose keys are all in `keys`.
@@ -388,6 +389,13 @@ public struct Planner: Sendable {
                 problems.append(PipelineProblem(pair.value.location, "\(entry.key).\(pair.key)", message))
             }
         }
+    }
+}
+
+extension PipelinePlan {
+    /// Lower-case hex of a digest.
+    static func hex(_ digest: some Sequence<UInt8>) -> String {
+        digest.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
     }
 }
 

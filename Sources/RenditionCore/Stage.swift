@@ -1,3 +1,4 @@
+internal import Crypto
 public import Vips
 
 /// A stage: one named step of a pipeline file, with its options checked once when the file is planned.
@@ -18,11 +19,18 @@ public protocol Stage: Sendable {
     /// Whether `option` has any effect with the options this stage was built with (JPEG-only options on a
     /// WebP encode do not). Plans list, and fingerprints count, only the options that apply.
     func applies(_ option: String) -> Bool
+    /// A digest of what the stage reads besides its options (a watermark's file), or `nil`: part of the
+    /// plan's fingerprint, so renditions made with other content count as stale.
+    var contentDigest: String? { get }
 }
 
 extension Stage {
     public func contribute(to hints: inout LoadHints) {}
     public func applies(_ option: String) -> Bool { true }
+    public var contentDigest: String? { nil }
+
+    /// The SHA-256 of `bytes` in hex, for ``contentDigest``.
+    public static func digest(of bytes: [UInt8]) -> String { PipelinePlan.hex(SHA256.hash(data: bytes)) }
 
     /// A stage built from options given in code, checked exactly like a pipeline file's.
     public static func make(_ values: [String: OptionValue] = [:]) throws -> Self {

@@ -86,3 +86,48 @@ public enum HTTPEvent {
         return [UInt8](data)
     }
 }
+
+/// S3 event notifications (`ObjectCreated:*`, `ObjectRemoved:*`) for the originals bucket: an original was
+/// replaced or deleted, so its renditions must go.
+public struct S3Event: Sendable, Equatable {
+    public struct Record: Sendable, Equatable {
+        public let eventName: String
+        public let bucket: String
+        /// The object key, decoded (S3 sends it URL-encoded with `+` for spaces).
+        public let key: String
+    }
+
+    public let records: [Record]
+
+    /// The S3 event in `data`, `nil` when it is not one (no `Records` of `aws:s3`), or ``HTTPEvent/Malformed``
+    /// when it claims to be one and is not.
+    public static func parse(_ data: [UInt8]) throws(HTTPEvent.Malformed) -> S3Event? {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(data))) as? [String: Any],
+            let records = object["Records"] as? [Any]
+        else { return nil }
+        let sources = records.compactMap { ($0 as? [String: Any])?["eventSource"] as? String }
+        guard sources.contains("aws:s3") else { return nil }
+        var parsed: [Record] = []
+        for (index, record) in records.enumerated() {
+            guard let record = record as? [String: Any], record["eventSource"] as? String == "aws:s3",
+                let name = record["eventName"] as? String, let s3 = record["s3"] as? [String: Any],
+                let bucket = (s3["bucket"] as? [String: Any])?["name"] as? String,
+                let encoded = (s3["object"] as? [String: Any])?["key"] as? String
+            else {
+                throw HTTPEvent.Malformed(
+                    description:
+                        "S3 record \(index) needs eventSource aws:s3, eventName, s3.bucket.name and s3.object.key")
+            }
+            guard let key = decodeKey(encoded) else {
+                throw HTTPEvent.Malformed(description: "S3 record \(index) has a key that is not URL-encoded UTF-8")
+            }
+            parsed.append(Record(eventName: name, bucket: bucket, key: key))
+        }
+        return S3Event(records: parsed)
+    }
+
+    /// An S3 event key decoded: `+` is a space, then percent escapes (so a literal `+` arrives as `%2B`).
+    public static func decodeKey(_ encoded: String) -> String? {
+        encoded.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+    }
+}

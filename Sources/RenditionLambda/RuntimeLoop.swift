@@ -84,25 +84,31 @@ public struct FunctionLoop: Sendable {
     public let api: RuntimeAPI
     public let router: RenditionRouter
     public let logger: Logger
+    /// What to do with S3 events from the originals bucket; `nil` refuses them as invalid events.
+    public var originals: OriginalEvents?
     /// Time kept back from the invocation's deadline to answer 504 before Lambda kills the process.
     public var margin: Duration = .milliseconds(800)
 
-    public init(api: RuntimeAPI, router: RenditionRouter, logger: Logger) {
+    public init(api: RuntimeAPI, router: RenditionRouter, logger: Logger, originals: OriginalEvents? = nil) {
         self.api = api
         self.router = router
         self.logger = logger
+        self.originals = originals
     }
 
     /// Answers one invocation.
     public func handle(_ invocation: Invocation) async throws {
-        let request: HTTPRequest
-        let shape: HTTPEvent.Shape
+        let work: Work
         do {
-            (request, shape) = try HTTPEvent.parse(invocation.event)
+            work = try await read(invocation)
         } catch {
             logger.warning("malformed event", metadata: ["request": "\(invocation.requestID)", "reason": "\(error)"])
             try await api.fail(
                 invocation.requestID, type: "InvalidEvent", message: "Malformed event: \(error.description)")
+            return
+        }
+        guard case .http(let request, let shape) = work else {
+            if case .originals(let outcome) = work { try await answer(outcome, invocation) }
             return
         }
         let remaining = invocation.deadline.timeIntervalSinceNow
@@ -116,6 +122,45 @@ public struct FunctionLoop: Sendable {
                 "cache": "\(routed.cache)",
             ])
         try await api.respond(invocation.requestID, HTTPEvent.response(routed, shape: shape))
+    }
+
+    /// Purges the renditions of the originals an S3 event names; a failed purge fails the invocation, so
+    /// Lambda retries the event.
+    /// An invocation's event: a request for the router, or an S3 event already acted on.
+    enum Work {
+        case http(HTTPRequest, HTTPEvent.Shape)
+        case originals(OriginalEvents.Outcome)
+    }
+
+    func read(_ invocation: Invocation) async throws(HTTPEvent.Malformed) -> Work {
+        guard let event = try S3Event.parse(invocation.event) else {
+            let (request, shape) = try HTTPEvent.parse(invocation.event)
+            return .http(request, shape)
+        }
+        guard let originals else {
+            throw HTTPEvent.Malformed(
+                description:
+                    "an S3 event, but this function does not handle them (its source store is not an S3 bucket, or it overlaps the rendition store)"
+            )
+        }
+        return .originals(try await originals.handle(event, logger: logger))
+    }
+
+    func answer(_ outcome: OriginalEvents.Outcome, _ invocation: Invocation) async throws {
+        logger.info(
+            "s3 event",
+            metadata: [
+                "request": "\(invocation.requestID)", "purged": "\(outcome.purged.count)",
+                "ignored": "\(outcome.ignored)", "failed": "\(outcome.failures.count)",
+            ])
+        guard outcome.failures.isEmpty else {
+            try await api.fail(
+                invocation.requestID, type: "PurgeFailed",
+                message: outcome.failures.map { "\($0.key): \($0.error.code.rawValue): \($0.error.message)" }
+                    .joined(separator: "; "))
+            return
+        }
+        try await api.respond(invocation.requestID, outcome.document)
     }
 
     /// Runs until the process is stopped. Returns (with the error) only when the Runtime API is unreachable.

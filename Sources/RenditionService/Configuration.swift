@@ -46,6 +46,11 @@ public struct RenditionConfiguration: Sendable {
     /// The service-wide pixel ceiling; presets can only lower it.
     public var maxInputPixels = 50_000_000
     public var service = ServiceSettings()
+    /// The CloudFront distribution in front of the renditions, whose edges a purge (and the function, on an
+    /// original deleted or replaced) tells to drop purged paths; empty for none.
+    public var cloudFrontDistribution = ""
+    /// CloudFront's API endpoint; empty for AWS. For tests (moto) and partitions with their own endpoint.
+    public var cloudFrontEndpoint = ""
     /// Serve the preset studio page at `/studio`. On in the embedded default (no configuration file and no
     /// `RENDITION_*` setting, so a newcomer sees the flow in a browser); ``load(file:environment:)`` turns it
     /// off as soon as the service is configured, unless `server.studio` / `RENDITION_STUDIO` says otherwise:
@@ -125,6 +130,24 @@ public struct RenditionConfiguration: Sendable {
             ) {
                 $0.secretAccessKey = $1
                 return !$1.isEmpty
+            },
+            Setting(
+                path: "cdn.cloudfrontDistribution", environment: "RENDITION_CLOUDFRONT_DISTRIBUTION",
+                expected: "a CloudFront distribution ID such as E2QWRUHAPOMQZL, or empty"
+            ) {
+                guard $1.isEmpty || CloudFrontInvalidator.isDistributionID($1) else { return false }
+                $0.cloudFrontDistribution = $1
+                return true
+            },
+            Setting(
+                path: "cdn.cloudfrontEndpoint", environment: "RENDITION_CLOUDFRONT_ENDPOINT",
+                expected: "an http(s) URL without a trailing slash, or empty for AWS"
+            ) {
+                guard $1.isEmpty || (($1.hasPrefix("http://") || $1.hasPrefix("https://")) && !$1.hasSuffix("/")) else {
+                    return false
+                }
+                $0.cloudFrontEndpoint = $1
+                return true
             },
         ] + storeSettings("source", \.source) + storeSettings("renditions", \.renditions) + [
             Setting(
@@ -282,18 +305,7 @@ public struct RenditionConfiguration: Sendable {
     /// from the configuration; the region from the store, else `AWS_REGION`, else `us-east-1`.
     public func makeStores(environment: [String: String]) throws(ConfigurationError) -> StoreSet {
         let needsS3 = source.kind == .s3 || renditions.kind == .s3
-        var credentials = AWSCredentials.fromEnvironment(environment)
-        if credentials == nil, !accessKeyID.isEmpty, !secretAccessKey.isEmpty {
-            credentials = AWSCredentials(accessKeyID: accessKeyID, secretAccessKey: secretAccessKey)
-        }
-        if needsS3, credentials == nil {
-            throw ConfigurationError([
-                PipelineProblem(
-                    .unpositioned(),
-                    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or storage.accessKeyID and storage.secretAccessKey)",
-                    "required for s3 stores")
-            ])
-        }
+        let credentials = needsS3 ? try credentials(environment: environment, for: "s3 stores") : nil
         var policy = S3RetryPolicy()
         policy.requestTimeout = storageTimeout
         let client = needsS3 ? S3Store.makeHTTPClient(policy: policy) : nil
@@ -322,6 +334,65 @@ public struct RenditionConfiguration: Sendable {
         } catch {
             try? client?.syncShutdown()
             throw error
+        }
+    }
+
+    /// AWS credentials from `AWS_*` variables, else from the configuration; `purpose` names what needs them.
+    func credentials(environment: [String: String], for purpose: String) throws(ConfigurationError)
+        -> AWSCredentials
+    {
+        if let found = AWSCredentials.fromEnvironment(environment) { return found }
+        guard !accessKeyID.isEmpty, !secretAccessKey.isEmpty else {
+            throw ConfigurationError([
+                PipelineProblem(
+                    .unpositioned(),
+                    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or storage.accessKeyID and storage.secretAccessKey)",
+                    "required for \(purpose)")
+            ])
+        }
+        return AWSCredentials(accessKeyID: accessKeyID, secretAccessKey: secretAccessKey)
+    }
+
+    /// The CloudFront client for `distributionID` (default: the configured distribution), or `nil` when
+    /// there is none. It uses `client`, which the caller shuts down.
+    public func makeInvalidator(
+        distributionID: String? = nil, environment: [String: String], client: HTTPClient
+    ) throws(ConfigurationError) -> CloudFrontInvalidator? {
+        let id = distributionID ?? cloudFrontDistribution
+        guard !id.isEmpty else { return nil }
+        guard CloudFrontInvalidator.isDistributionID(id) else {
+            throw ConfigurationError([
+                PipelineProblem(
+                    .unpositioned(), "the distribution ID", "expected upper-case letters and digits, got \"\(id)\"")
+            ])
+        }
+        return CloudFrontInvalidator(
+            distributionID: id, credentials: try credentials(environment: environment, for: "CloudFront invalidations"),
+            client: client, endpoint: cloudFrontEndpoint.isEmpty ? nil : cloudFrontEndpoint)
+    }
+
+    /// Why the source and rendition stores overlap (the same folder or one inside the other; the same bucket
+    /// with one prefix inside the other), or `nil`. A purge refuses to run on overlapping stores: it could
+    /// delete originals.
+    public var storeOverlap: String? {
+        func inside(_ a: String, _ b: String) -> Bool { a.isEmpty || b.isEmpty || a == b || b.hasPrefix(a + "/") }
+        switch (source.kind, renditions.kind) {
+        case (.fs, .fs):
+            func real(_ path: String) -> String {
+                URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+            }
+            let (a, b) = (real(source.path), real(renditions.path))
+            guard inside(a, b) || inside(b, a) else { return nil }
+            return
+                "storage.source.path (\(a)) and storage.renditions.path (\(b)) are the same folder or one holds the other"
+        case (.s3, .s3):
+            guard source.bucket == renditions.bucket, source.endpoint == renditions.endpoint,
+                inside(source.prefix, renditions.prefix) || inside(renditions.prefix, source.prefix)
+            else { return nil }
+            return
+                "storage.source and storage.renditions are both in bucket \(source.bucket) with overlapping prefixes (\"\(source.prefix)\" and \"\(renditions.prefix)\")"
+        default:
+            return nil
         }
     }
 

@@ -34,6 +34,14 @@ public struct RenditionAddress: Sendable, Hashable {
     public func hash(into hasher: inout Hasher) { hasher.combine(renditionKey) }
 }
 
+/// The user metadata Rendition writes on every rendition, which purges and the origin route read back.
+public enum RenditionMetadataKey {
+    /// The fingerprint of the plan that made the rendition.
+    public static let fingerprint = "rendition-fingerprint"
+    /// The original's ETag when the rendition was made.
+    public static let originalETag = "rendition-original-etag"
+}
+
 /// Service-wide settings of the render flow.
 public struct ServiceSettings: Sendable {
     /// The most bytes an original may have (413 above).
@@ -107,8 +115,35 @@ public final class RenditionService: Sendable {
         }
     }
 
-    /// The stored rendition's metadata, or `nil` on a miss (origin `HEAD`, conditional `GET`).
+    /// The stored rendition's metadata, or `nil` on a miss (origin `HEAD`, conditional `GET`). A rendition
+    /// made by another version of its preset is a miss too: the render route replaces it.
     public func renditionMetadata(_ address: RenditionAddress) async throws(RenditionError) -> ObjectMetadata? {
+        guard let metadata = try await storedMetadata(address) else { return nil }
+        return current(metadata, address) ? metadata : nil
+    }
+
+    /// The stored rendition, or `nil` on a miss (origin `GET`), stale ones included as for
+    /// ``renditionMetadata(_:)``.
+    public func rendition(_ address: RenditionAddress) async throws(RenditionError) -> StoredObject? {
+        if let kept = recent.object(address.renditionKey) {
+            metrics.bytesServed.increment(by: kept.body.count)
+            metrics.memoryHits.increment()
+            return kept
+        }
+        do {
+            guard let object = try await renditions.get(address.renditionKey, maxBytes: 512 * 1024 * 1024),
+                current(object.metadata, address)
+            else { return nil }
+            metrics.bytesServed.increment(by: object.body.count)
+            recent.insert(object, for: address.renditionKey)
+            return object
+        } catch {
+            throw .storage(error, while: "reading the rendition")
+        }
+    }
+
+    /// What the rendition store holds for the address, current or not.
+    private func storedMetadata(_ address: RenditionAddress) async throws(RenditionError) -> ObjectMetadata? {
         if let kept = recent.object(address.renditionKey) { return kept.metadata }
         do {
             return try await renditions.head(address.renditionKey)
@@ -117,27 +152,18 @@ public final class RenditionService: Sendable {
         }
     }
 
-    /// The stored rendition, or `nil` on a miss (origin `GET`).
-    public func rendition(_ address: RenditionAddress) async throws(RenditionError) -> StoredObject? {
-        if let kept = recent.object(address.renditionKey) {
-            metrics.bytesServed.increment(by: kept.body.count)
-            metrics.memoryHits.increment()
-            return kept
+    /// Whether a stored rendition was made by the address's plan; counts the ones that were not.
+    private func current(_ metadata: ObjectMetadata, _ address: RenditionAddress) -> Bool {
+        guard metadata.userMetadata[RenditionMetadataKey.fingerprint] == address.plan.fingerprint else {
+            metrics.stale.increment()
+            return false
         }
-        do {
-            let object = try await renditions.get(address.renditionKey, maxBytes: 512 * 1024 * 1024)
-            if let object {
-                metrics.bytesServed.increment(by: object.body.count)
-                recent.insert(object, for: address.renditionKey)
-            }
-            return object
-        } catch {
-            throw .storage(error, while: "reading the rendition")
-        }
+        return true
     }
 
-    /// Makes and stores the rendition unless it is stored already. Concurrent calls for one rendition
-    /// render once. Never leaves a partial rendition: stores write atomically.
+    /// Makes and stores the rendition unless a current one is stored already (a stale one is replaced).
+    /// Concurrent calls for one rendition render once. Never leaves a partial rendition: stores write
+    /// atomically.
     /// `deadline`, when given, shortens the configured render timeout (a function's remaining time).
     public func render(_ address: RenditionAddress, deadline: Deadline? = nil) async throws -> RenderOutcome {
         let (outcome, shared) = try await flights.run(address.renditionKey.rawValue) { [self] in
@@ -148,7 +174,8 @@ public final class RenditionService: Sendable {
     }
 
     private func renderOnce(_ address: RenditionAddress, deadline requested: Deadline?) async throws -> RenderOutcome {
-        if let existing = try await renditionMetadata(address) { return .existing(existing) }
+        let stored = try await storedMetadata(address)
+        if let stored, current(stored, address) { return .existing(stored) }
         guard admission.enter() else {
             metrics.refused.increment()
             throw RenditionError(.overloaded, "The service is busy rendering; try again in a few seconds.")
@@ -200,21 +227,39 @@ public final class RenditionService: Sendable {
         let options = PutOptions(
             contentType: result.mediaType, cacheControl: address.plan.cacheControl,
             userMetadata: [
-                "rendition-fingerprint": address.plan.fingerprint, "rendition-original-etag": original.metadata.etag,
+                RenditionMetadataKey.fingerprint: address.plan.fingerprint,
+                RenditionMetadataKey.originalETag: original.metadata.etag,
             ],
-            createOnly: true)
+            createOnly: stored == nil)
+        guard let written = try await store(result.bytes, address, options: options) else {
+            if let existing = try await storedMetadata(address) { return .existing(existing) }
+            throw RenditionError(.storageFailure, "The rendition vanished while it was stored; try again.")
+        }
+        // The 301 sends the client (or every CDN edge that asked) straight back for these bytes.
+        recent.insert(StoredObject(metadata: written, body: result.bytes), for: address.renditionKey)
+        timings.store = .now - start
+        metrics.bytesWritten.increment(by: result.bytes.count)
+        metrics.renders.increment()
+        return .rendered(written, timings)
+    }
+
+    /// Stores a rendition, or answers `nil` when another worker (or process) stored a current one first
+    /// (same preset, same original, same bytes). A stale one stored meanwhile (a worker still on the old
+    /// preset) is replaced.
+    private func store(_ bytes: [UInt8], _ address: RenditionAddress, options: PutOptions)
+        async throws(RenditionError) -> ObjectMetadata?
+    {
         do {
-            let stored = try await renditions.put(address.renditionKey, result.bytes, options: options)
-            // The 301 sends the client (or every CDN edge that asked) straight back for these bytes.
-            recent.insert(StoredObject(metadata: stored, body: result.bytes), for: address.renditionKey)
-            timings.store = .now - start
-            metrics.bytesWritten.increment(by: result.bytes.count)
-            metrics.renders.increment()
-            return .rendered(stored, timings)
-        } catch let error where error.code == .alreadyExists {
-            // Another worker (or process) stored it first: same preset, same original, same bytes.
-            if let existing = try await renditionMetadata(address) { return .existing(existing) }
-            throw RenditionError.storage(error, while: "storing the rendition")
+            return try await renditions.put(address.renditionKey, bytes, options: options)
+        } catch  where error.code == .alreadyExists {
+            if let existing = try await storedMetadata(address), current(existing, address) { return nil }
+            var replacing = options
+            replacing.createOnly = false
+            do {
+                return try await renditions.put(address.renditionKey, bytes, options: replacing)
+            } catch {
+                throw RenditionError.storage(error, while: "storing the rendition")
+            }
         } catch {
             throw RenditionError.storage(error, while: "storing the rendition")
         }
@@ -243,6 +288,7 @@ struct ServiceMetrics: Sendable {
     let bytesWritten: Counter
     let bytesServed: Counter
     let memoryHits: Counter
+    let stale: Counter
     let failuresByCode: CounterFamily
 
     init(factory: any MetricsFactory) {
@@ -256,6 +302,7 @@ struct ServiceMetrics: Sendable {
         bytesWritten = Counter(label: "rendition_rendition_bytes_written_total", factory: factory)
         bytesServed = Counter(label: "rendition_rendition_bytes_served_total", factory: factory)
         memoryHits = Counter(label: "rendition_memory_cache_hits_total", factory: factory)
+        stale = Counter(label: "rendition_stale_renditions_total", factory: factory)
         failuresByCode = CounterFamily(label: "rendition_render_failures_total", dimensions: ["code"], factory: factory)
     }
 

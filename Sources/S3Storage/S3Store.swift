@@ -1,4 +1,5 @@
 public import AsyncHTTPClient
+internal import Crypto
 public import Failures
 public import Foundation
 internal import Logging
@@ -171,6 +172,75 @@ public final class S3Store: ObjectStore {
         }
     }
 
+    /// `ListObjectsV2` under the store's prefix; keys come back relative to it.
+    public func listPage(prefix: String, delimiter: String?, continuation: String?, limit: Int)
+        async throws(StorageError) -> ListPage
+    {
+        guard limit > 0 else { return ListPage(objects: []) }
+        let base = location.prefix.isEmpty ? "" : location.prefix + "/"
+        var query: [(name: String, value: String)] = [
+            ("list-type", "2"), ("prefix", base + prefix), ("max-keys", String(min(limit, 1000))),
+        ]
+        if let delimiter { query.append(("delimiter", delimiter)) }
+        if let continuation { query.append(("continuation-token", continuation)) }
+        let reply = try await send("GET", "", query: query)
+        guard reply.status == 200 else {
+            throw failure(reply, while: "listing \(prefix.isEmpty ? "the bucket" : prefix)")
+        }
+        let document = XMLText(reply.body)
+        var objects: [ListedObject] = []
+        for entry in document.elements("Contents") {
+            guard let name = entry.first("Key"), name.hasPrefix(base) else { continue }
+            // A key this store could not address (made by another tool) is not listed rather than fail the page.
+            guard let key = try? ObjectKey(String(name.dropFirst(base.count))) else { continue }
+            objects.append(ListedObject(key: key, size: entry.first("Size").flatMap(Int.init) ?? 0))
+        }
+        let folders = document.elements("CommonPrefixes").compactMap { $0.first("Prefix") }
+            .filter { $0.hasPrefix(base) }.map { String($0.dropFirst(base.count)) }
+        let truncated = document.first("IsTruncated") == "true"
+        return ListPage(
+            objects: objects, folders: folders,
+            continuation: truncated ? document.first("NextContinuationToken") : nil)
+    }
+
+    /// `DeleteObjects` in batches of at most 1000 keys (S3's limit), quiet mode: S3 answers only the keys it
+    /// could not delete. A batch whose request fails after the retries counts every key of it as failed.
+    public func delete(_ keys: [ObjectKey]) async throws(StorageError) -> [DeleteFailure] {
+        var failures: [DeleteFailure] = []
+        for start in stride(from: 0, to: keys.count, by: 1000) {
+            let batch = Array(keys[start..<min(keys.count, start + 1000)])
+            var body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Delete><Quiet>true</Quiet>"
+            for key in batch { body += "<Object><Key>\(XMLText.escape(objectPath(key)))</Key></Object>" }
+            body += "</Delete>"
+            let bytes = Array(body.utf8)
+            let headers = [
+                ("content-type", "application/xml"), ("content-length", String(bytes.count)),
+                ("content-md5", Data(Insecure.MD5.hash(data: bytes)).base64EncodedString()),
+            ]
+            let reply: Reply
+            do throws(StorageError) {
+                reply = try await send("POST", "", query: [("delete", "")], headers: headers, body: bytes)
+                guard reply.status == 200 else { throw failure(reply, while: "deleting objects") }
+            } catch {
+                failures += batch.map { DeleteFailure(key: $0, error: error) }
+                continue
+            }
+            let byPath = Dictionary(batch.map { (objectPath($0), $0) }, uniquingKeysWith: { first, _ in first })
+            for entry in XMLText(reply.body).elements("Error") {
+                guard let path = entry.first("Key"), let key = byPath[path] else { continue }
+                let code = entry.first("Code") ?? "Error"
+                let message = entry.first("Message") ?? ""
+                let kind: StorageError.Code = code == "AccessDenied" ? .accessDenied : .unavailable
+                failures.append(
+                    DeleteFailure(
+                        key: key,
+                        error: StorageError(
+                            kind, "S3 did not delete \(key) (\(code)).", cause: DescribedError("\(code): \(message)"))))
+            }
+        }
+        return failures
+    }
+
     // MARK: Transport
 
     struct Reply {
@@ -184,8 +254,8 @@ public final class S3Store: ObjectStore {
 
     /// Sends a signed request, retrying 5xx, throttling and connection failures with jittered backoff.
     func send(
-        _ method: String, _ objectPath: String, headers extra: [(String, String)] = [], body: [UInt8] = [],
-        maxBytes: Int = 16 * 1024 * 1024
+        _ method: String, _ objectPath: String, query: [(name: String, value: String)] = [],
+        headers extra: [(String, String)] = [], body: [UInt8] = [], maxBytes: Int = 16 * 1024 * 1024
     ) async throws(StorageError) -> Reply {
         var lastError: StorageError?
         for attempt in 0..<max(1, policy.attempts) {
@@ -195,7 +265,8 @@ public final class S3Store: ObjectStore {
                 try? await Task.sleep(for: cap * jitter)
             }
             do {
-                let reply = try await sendOnce(method, objectPath, headers: extra, body: body, maxBytes: maxBytes)
+                let reply = try await sendOnce(
+                    method, objectPath, query: query, headers: extra, body: body, maxBytes: maxBytes)
                 if Self.retryable(status: reply.status, code: reply.errorCode), attempt + 1 < policy.attempts {
                     lastError = failure(reply, while: "talking to S3")
                     continue
@@ -215,13 +286,20 @@ public final class S3Store: ObjectStore {
     }
 
     private func sendOnce(
-        _ method: String, _ objectPath: String, headers extra: [(String, String)], body: [UInt8], maxBytes: Int
+        _ method: String, _ objectPath: String, query: [(name: String, value: String)],
+        headers extra: [(String, String)], body: [UInt8], maxBytes: Int
     ) async throws(StorageError) -> Reply {
-        let (url, host, path) = location.url(for: objectPath)
+        var (url, host, path) = location.url(for: objectPath)
+        if !query.isEmpty {
+            url +=
+                "?"
+                + query.map { "\(SigV4Signer.encode($0.name))=\(SigV4Signer.encode($0.value))" }.joined(separator: "&")
+        }
         let signer = SigV4Signer(credentials: credentials, region: location.region, service: "s3")
         let payloadHash = SigV4Signer.payloadHash(body)
         let signed = signer.sign(
-            SigningRequest(method: method, path: path, headers: [("host", host)] + extra, payloadHash: payloadHash),
+            SigningRequest(
+                method: method, path: path, query: query, headers: [("host", host)] + extra, payloadHash: payloadHash),
             date: now())
         var request = HTTPClientRequest(url: url)
         request.method = HTTPMethod(rawValue: method)
@@ -299,16 +377,10 @@ struct S3ErrorDocument {
     let message: String
 
     init?(_ body: [UInt8]) {
-        let text = String(decoding: body.prefix(8192), as: UTF8.self)
-        func element(_ name: String) -> String? {
-            guard let start = text.range(of: "<\(name)>"),
-                let end = text.range(of: "</\(name)>", range: start.upperBound..<text.endIndex)
-            else { return nil }
-            return String(text[start.upperBound..<end.lowerBound])
-        }
-        guard let code = element("Code") else { return nil }
+        let document = XMLText(Array(body.prefix(8192)))
+        guard let code = document.first("Code") else { return nil }
         self.code = code
-        self.message = element("Message") ?? ""
+        self.message = document.first("Message") ?? ""
     }
 }
 
@@ -316,5 +388,76 @@ extension TimeAmount {
     init(_ duration: Duration) {
         self = .nanoseconds(
             Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+}
+
+/// The elements of an S3 XML answer, read by name: S3's documents are flat and well formed, and a parser
+/// library would add a dependency (libxml2) to the function's package for four tags.
+struct XMLText {
+    let text: Substring
+
+    init(_ body: [UInt8]) { text = Substring(String(decoding: body, as: UTF8.self)) }
+    init(_ text: Substring) { self.text = text }
+
+    /// The contents of every `<name>…</name>` element, in order (not nested in themselves).
+    func elements(_ name: String) -> [XMLText] {
+        var found: [XMLText] = []
+        var rest = text[...]
+        while let open = rest.range(of: "<\(name)>"),
+            let close = rest.range(of: "</\(name)>", range: open.upperBound..<rest.endIndex)
+        {
+            found.append(XMLText(rest[open.upperBound..<close.lowerBound]))
+            rest = rest[close.upperBound...]
+        }
+        return found
+    }
+
+    /// The unescaped text of the first `<name>` element.
+    func first(_ name: String) -> String? {
+        elements(name).first.map { Self.unescape(String($0.text)) }
+    }
+
+    static func escape(_ text: String) -> String {
+        var escaped = ""
+        for character in text {
+            switch character {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "\"": escaped += "&quot;"
+            case "'": escaped += "&apos;"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
+    }
+
+    static func unescape(_ text: String) -> String {
+        guard text.contains("&") else { return text }
+        var result = ""
+        var rest = text[...]
+        while let amp = rest.firstIndex(of: "&") {
+            result += rest[..<amp]
+            guard let semicolon = rest[amp...].firstIndex(of: ";") else { break }
+            let entity = rest[rest.index(after: amp)..<semicolon]
+            switch entity {
+            case "amp": result += "&"
+            case "lt": result += "<"
+            case "gt": result += ">"
+            case "quot": result += "\""
+            case "apos": result += "'"
+            default:
+                let number =
+                    entity.hasPrefix("#x")
+                    ? UInt32(entity.dropFirst(2), radix: 16) : entity.hasPrefix("#") ? UInt32(entity.dropFirst()) : nil
+                if let number, let scalar = Unicode.Scalar(number) {
+                    result.unicodeScalars.append(scalar)
+                } else {
+                    result += rest[amp...semicolon]
+                }
+            }
+            rest = rest[rest.index(after: semicolon)...]
+        }
+        return result + rest
     }
 }

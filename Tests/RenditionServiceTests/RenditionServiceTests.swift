@@ -297,7 +297,7 @@ func makeService(
     @Test func aPurgeShowsOnceTheMemoryCopyIsNoLongerValid() async throws {
         let (service, address, renditions) = try await renderedThumbnail { $0.memoryCacheValidity = .zero }
         #expect(try await service.rendition(address) != nil)
-        renditions.remove(address.renditionKey)
+        _ = try await renditions.delete([address.renditionKey])
         #expect(try await service.rendition(address) == nil, "a miss, so the client is sent to render again")
         #expect(try await service.renditionMetadata(address) == nil)
         try await service.shutdown()

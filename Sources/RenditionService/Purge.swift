@@ -1,0 +1,191 @@
+public import Foundation
+public import ObjectStorage
+public import RenditionCore
+
+/// Which renditions a purge removes.
+public enum PurgeSelector: Sendable, Equatable {
+    /// Every rendition of one preset (a current or a removed one).
+    case preset(String)
+    /// Every preset's rendition of one original.
+    case key(ObjectKey)
+    /// Every rendition whose plan changed, whose original was replaced or deleted, or whose preset is gone.
+    case stale
+    /// Everything in the rendition store.
+    case all
+}
+
+/// A rendition a purge removes, and why.
+public struct PurgeItem: Sendable, Hashable {
+    /// Its key in the rendition store, `{preset}/{key}`.
+    public let key: ObjectKey
+    public let size: Int
+    /// `selected` for a preset, key or all purge; for a stale one, what made it stale.
+    public let reason: String
+
+    /// The preset folder the rendition is in.
+    public var preset: String { String(key.rawValue.prefix { $0 != "/" }) }
+
+    /// The public path a CDN caches it under: `/` and each segment percent-encoded.
+    public var publicPath: String {
+        "/"
+            + key.rawValue.split(separator: "/", omittingEmptySubsequences: false).map {
+                $0.addingPercentEncoding(withAllowedCharacters: Self.segmentAllowed) ?? String($0)
+            }.joined(separator: "/")
+    }
+
+    private static let segmentAllowed = CharacterSet.urlPathAllowed.subtracting(CharacterSet(charactersIn: "/%?#"))
+}
+
+/// What a purge did (or, in a dry run, would do).
+public struct PurgeReport: Sendable {
+    /// Deleted, or in a dry run selected. A rendition whose delete failed is never here.
+    public var purged: [PurgeItem] = []
+    /// Renditions that could not be examined or deleted, each with its error.
+    public var failures: [DeleteFailure] = []
+    /// Why the listing stopped before the end, if it did: what it had reached is in ``purged``.
+    public var listingError: StorageError?
+    /// Renditions looked at.
+    public var examined = 0
+
+    public var bytes: Int { purged.reduce(0) { $0 + $1.size } }
+    public var presets: Set<String> { Set(purged.map(\.preset)) }
+    /// Whether everything selected is gone (or in a dry run, was listed) and the listing reached its end.
+    public var succeeded: Bool { failures.isEmpty && listingError == nil }
+}
+
+/// Removes renditions from the rendition store, page by page; never touches the source store except to
+/// read originals' metadata for a stale purge. The caller makes sure the two stores do not overlap
+/// (``RenditionConfiguration/storeOverlap``).
+public struct Purger: Sendable {
+    public let plans: [String: PipelinePlan]
+    public let source: any ObjectStore
+    public let renditions: any ObjectStore
+    /// Metadata reads in flight at once (stale purges, key purges).
+    public var concurrency = 16
+    /// Keys per listing page and delete batch.
+    public var pageSize = 1000
+
+    public init(plans: [String: PipelinePlan], source: any ObjectStore, renditions: any ObjectStore) {
+        self.plans = plans
+        self.source = source
+        self.renditions = renditions
+    }
+
+    /// Runs the purge, calling `progress` after each page. Deletes nothing when `dryRun`.
+    public func run(
+        _ selector: PurgeSelector, dryRun: Bool, progress: @Sendable (PurgeReport) -> Void = { _ in }
+    ) async -> PurgeReport {
+        var report = PurgeReport()
+        var continuation: String?
+        repeat {
+            let page: ListPage
+            do {
+                page = try await renditions.listPage(
+                    prefix: prefix(selector), delimiter: selector.isKey ? "/" : nil, continuation: continuation,
+                    limit: pageSize)
+            } catch {
+                report.listingError = error
+                break
+            }
+            continuation = page.continuation
+            let (selected, failures) = await select(selector, page)
+            report.examined += selector.isKey ? page.folders.count : page.objects.count
+            report.failures += failures
+            if dryRun {
+                report.purged += selected
+            } else {
+                let failed: [DeleteFailure]
+                do {
+                    failed = try await renditions.delete(selected.map(\.key))
+                } catch {
+                    failed = selected.map { DeleteFailure(key: $0.key, error: error) }
+                }
+                let failedKeys = Set(failed.map(\.key))
+                report.purged += selected.filter { !failedKeys.contains($0.key) }
+                report.failures += failed
+            }
+            progress(report)
+        } while continuation != nil
+        return report
+    }
+
+    private func prefix(_ selector: PurgeSelector) -> String {
+        if case .preset(let name) = selector { return name + "/" }
+        return ""
+    }
+
+    /// The renditions of one listing page the selector picks, and those it could not decide about.
+    private func select(_ selector: PurgeSelector, _ page: ListPage) async -> ([PurgeItem], [DeleteFailure]) {
+        switch selector {
+        case .preset, .all:
+            return (page.objects.map { PurgeItem(key: $0.key, size: $0.size, reason: "selected") }, [])
+        case .key(let original):
+            let candidates = page.folders.compactMap { try? ObjectKey($0 + original.rawValue) }
+            return await decide(candidates) { key throws(StorageError) in
+                try await renditions.head(key).map { PurgeItem(key: key, size: $0.size, reason: "selected") }
+            }
+        case .stale:
+            return await decide(page.objects.map(\.key)) { key throws(StorageError) in
+                try await staleItem(key)
+            }
+        }
+    }
+
+    /// The rendition at `key` if it is stale, with the reason; `nil` if it is current or not a rendition.
+    private func staleItem(_ key: ObjectKey) async throws(StorageError) -> PurgeItem? {
+        let parts = key.rawValue.split(separator: "/", maxSplits: 1)
+        guard parts.count == 2, let originalKey = try? ObjectKey(String(parts[1])) else { return nil }
+        guard let rendition = try await renditions.head(key) else { return nil }
+        func item(_ reason: String) -> PurgeItem { PurgeItem(key: key, size: rendition.size, reason: reason) }
+        guard let plan = plans[String(parts[0])] else { return item("preset removed") }
+        if rendition.userMetadata[RenditionMetadataKey.fingerprint] != plan.fingerprint {
+            return item("preset changed")
+        }
+        guard let original = try await source.head(originalKey) else { return item("original deleted") }
+        if rendition.userMetadata[RenditionMetadataKey.originalETag] != original.etag {
+            return item("original replaced")
+        }
+        return nil
+    }
+
+    /// Runs `examine` on every key, at most ``concurrency`` at once, keeping the order of `keys`.
+    private func decide(
+        _ keys: [ObjectKey], _ examine: @escaping @Sendable (ObjectKey) async throws(StorageError) -> PurgeItem?
+    ) async -> ([PurgeItem], [DeleteFailure]) {
+        var results = [Result<PurgeItem?, StorageError>?](repeating: nil, count: keys.count)
+        await withTaskGroup(of: (Int, Result<PurgeItem?, StorageError>).self) { group in
+            var next = 0
+            func add() {
+                let index = next
+                next += 1
+                group.addTask {
+                    do throws(StorageError) { return (index, .success(try await examine(keys[index]))) } catch {
+                        return (index, .failure(error))
+                    }
+                }
+            }
+            while next < min(concurrency, keys.count) { add() }
+            for await (index, result) in group {
+                results[index] = result
+                if next < keys.count { add() }
+            }
+        }
+        var items: [PurgeItem] = []
+        var failures: [DeleteFailure] = []
+        for (key, result) in zip(keys, results) {
+            switch result {
+            case .success(let item?)?: items.append(item)
+            case .failure(let error)?: failures.append(DeleteFailure(key: key, error: error))
+            default: break
+            }
+        }
+        return (items, failures)
+    }
+}
+
+extension PurgeSelector {
+    var isKey: Bool {
+        if case .key = self { return true }
+        return false
+    }
+}
