@@ -42,9 +42,12 @@ public struct S3Location: Sendable, Hashable {
         prefix.isEmpty ? key.rawValue : "\(prefix)/\(key.rawValue)"
     }
 
-    /// The URL of `objectPath` (an already-prefixed key, or empty for the bucket), its host, and its path
-    /// as signed: every key segment percent-encoded once (RFC 3986 unreserved kept), `/` kept.
-    public func url(for objectPath: String) -> (url: String, host: String, path: String) {
+    /// The URL of `objectPath` (an already-prefixed key, or empty for the bucket), its host, its path on
+    /// the wire (every key segment percent-encoded once, RFC 3986 unreserved kept, `/` kept) and the same
+    /// path decoded, which is what the signer takes: it encodes once itself, and S3 checks the signature
+    /// against the wire path. Signing the wire path would encode it twice, which only keys without a
+    /// character to encode survive.
+    public func url(for objectPath: String) -> (url: String, host: String, path: String, signingPath: String) {
         let encodedKey = objectPath.split(separator: "/", omittingEmptySubsequences: false).map {
             SigV4Signer.encode(String($0))
         }.joined(separator: "/")
@@ -54,10 +57,11 @@ public struct S3Location: Sendable, Hashable {
         switch addressing {
         case .path:
             let path = "/\(bucket)" + (objectPath.isEmpty ? "" : "/\(encodedKey)")
-            return ("\(scheme)//\(host)\(path)", host, path)
+            let signingPath = "/\(bucket)" + (objectPath.isEmpty ? "" : "/\(objectPath)")
+            return ("\(scheme)//\(host)\(path)", host, path, signingPath)
         case .virtual:
             let path = "/" + encodedKey
-            return ("\(scheme)//\(bucket).\(host)\(path)", "\(bucket).\(host)", path)
+            return ("\(scheme)//\(bucket).\(host)\(path)", "\(bucket).\(host)", path, "/" + objectPath)
         }
     }
 }
@@ -289,7 +293,7 @@ public final class S3Store: ObjectStore {
         _ method: String, _ objectPath: String, query: [(name: String, value: String)],
         headers extra: [(String, String)], body: [UInt8], maxBytes: Int
     ) async throws(StorageError) -> Reply {
-        var (url, host, path) = location.url(for: objectPath)
+        var (url, host, _, path) = location.url(for: objectPath)
         if !query.isEmpty {
             url +=
                 "?"

@@ -261,7 +261,7 @@ final class Stack {
 @Suite(.serialized) struct S3ServeTests {
     @Test func serveRunsTheFlowOnS3() throws {
         let workspace = try Workspace()
-        let originals = try Moto.makeBucket()
+        let originals = try Moto.makeBucket(.originals)
         let renditions = try Moto.makeBucket()
         let photo = workspace.url.appendingPathComponent("photo.jpg")
         try Data(try Fixtures.jpeg(Fixtures.stored(Fixtures.upright(width: 1200, height: 900), orientation: 8))).write(
@@ -274,8 +274,7 @@ final class Stack {
             "RENDITION_SOURCE_ENDPOINT": try Moto.endpoint, "RENDITION_SOURCE_ADDRESSING": "path",
             "RENDITION_RENDITIONS_TYPE": "s3", "RENDITION_RENDITIONS_BUCKET": renditions,
             "RENDITION_RENDITIONS_ENDPOINT": try Moto.endpoint, "RENDITION_RENDITIONS_ADDRESSING": "path",
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
-        ] { environment[key] = value }
+        ].merging(try Moto.functionEnvironment, uniquingKeysWith: { a, _ in a }) { environment[key] = value }
         let server = try ServeProcess(in: workspace.url, environment: environment)
         defer { server.stop() }
 

@@ -1,3 +1,4 @@
+import Foundation
 import RenditionCatalog
 import RenditionCore
 import TestSupport
@@ -68,5 +69,26 @@ struct Invert: FilterStage {
             ])
         let schema = PipelineSchema.make(planner.registry).pretty()
         #expect(schema.contains("\"invert\"") && schema.contains("Invert the alpha band too."))
+    }
+}
+
+@Suite struct ContentFingerprintTests {
+    /// A new watermark file under the same name makes the plan's renditions stale.
+    @Test func aStagesContentIsInTheFingerprintAndOnlyThen() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "rendition-mark-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("watermarks"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let source = folder.appendingPathComponent("marked.yaml").path
+        func fingerprint(_ color: [Double]) throws -> String {
+            try Data(VipsImage.solid(width: 40, height: 20, color: color).pngData()).write(
+                to: folder.appendingPathComponent("watermarks/mark.png"))
+            let text = "stages:\n  - watermark: {image: mark.png}\n  - encode: {format: webp}\n"
+            return try PipelineLibrary.planText(text, name: "marked", source: source).get().fingerprint
+        }
+        let white = try fingerprint([255, 255, 255, 255])
+        #expect(try fingerprint([255, 255, 255, 255]) == white)
+        #expect(try fingerprint([0, 0, 0, 255]) != white)
     }
 }

@@ -13,8 +13,9 @@ import RenditionService
 import TestSupport
 import Testing
 
-/// The server over S3 stores on moto (or a fault proxy in front of it), made from configuration.
-struct S3Harness {
+/// The server over S3 stores on moto (or a fault proxy in front of it), made from configuration. Its
+/// stores' HTTP client is shut down when it goes, even when a test stops early.
+final class S3Harness: Sendable {
     let configuration: RenditionConfiguration
     let stores: StoreSet
     let service: RenditionService
@@ -25,7 +26,7 @@ struct S3Harness {
     init(endpoint: String? = nil, renderTimeout: Duration = .seconds(30), storageTimeout: Duration = .seconds(10))
         throws
     {
-        sourceBucket = try Moto.makeBucket()
+        sourceBucket = try Moto.makeBucket(.originals)
         renditionBucket = try Moto.makeBucket()
         var configuration = RenditionConfiguration()
         configuration.source.kind = .s3
@@ -41,13 +42,13 @@ struct S3Harness {
         configuration.service.renderTimeout = renderTimeout
         configuration.storageTimeout = storageTimeout
         self.configuration = configuration
-        stores = try configuration.makeStores(environment: [
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        ])
+        stores = try configuration.makeStores(environment: try Moto.functionEnvironment)
         service = try RenditionService(
             plans: shippedPlans, source: stores.source, renditions: stores.renditions, settings: configuration.service,
             metricsFactory: PrometheusMetricsFactory(registry: registry))
     }
+
+    deinit { try? stores.shutdownNow() }
 
     func upload(_ key: String, _ bytes: [UInt8]) throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("upload-\(UUID().uuidString)")
@@ -76,10 +77,11 @@ struct S3Harness {
 @Suite(.serialized) struct S3FlowTests {
     @Test func theWholeFlowWithS3AsBothStores() async throws {
         let harness = try S3Harness()
-        try harness.upload("users/42/me and you+1.jpg", try Fixtures.jpeg(Fixtures.photo(width: 1600, height: 1200)))
+        // Spaces, not `+`: moto cannot authenticate a `+` in a key (see `Moto.anonymous`).
+        try harness.upload("users/42/me and you.jpg", try Fixtures.jpeg(Fixtures.photo(width: 1600, height: 1200)))
         try await harness.test { client in
             #expect(try await client.execute(uri: "/readyz", method: .get).status == .ok)
-            let path = "/thumbnail/users/42/me%20and%20you%2B1.jpg"
+            let path = "/thumbnail/users/42/me%20and%20you.jpg"
             let miss = try await client.execute(uri: path, method: .get)
             #expect(miss.status == .temporaryRedirect)
 
@@ -102,7 +104,7 @@ struct S3Harness {
         // An independent client reads the stored rendition: bytes, Content-Type and Cache-Control.
         let seen = try Moto.boto3(
             """
-            o = s3.get_object(Bucket="\(harness.renditionBucket)", Key="thumbnail/users/42/me and you+1.jpg")
+            o = s3.get_object(Bucket="\(harness.renditionBucket)", Key="thumbnail/users/42/me and you.jpg")
             body = o["Body"].read()
             print(json.dumps({"type": o["ContentType"], "cache": o["CacheControl"], "size": len(body), "riff": body[:4].decode()}))
             """)

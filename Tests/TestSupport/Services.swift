@@ -89,9 +89,45 @@ public func isListening(_ port: Int) -> Bool {
     } == 0
 }
 
-/// moto's standalone S3 server on a loopback port, one per test process.
+/// moto's standalone server (S3, IAM, CloudFront) on a loopback port, one per test process, with
+/// authentication on: `Tests/S3StorageTests/moto_iam.py` gives it an `admin` user for the tests' own boto3
+/// calls and a `function` user with exactly the render function's permissions from `deploy/template.yaml`,
+/// which Rendition's S3 stores use. A wrong signature or a permission the template lacks fails as on AWS.
 public enum Moto {
-    public static let shared: Result<HelperProcess, FixtureError> = {
+    public struct Server: Sendable {
+        public let process: HelperProcess
+        /// Access key ID and secret of each user.
+        public let admin: (id: String, secret: String)
+        public let function: (id: String, secret: String)
+    }
+
+    public static let shared: Result<Server, FixtureError> = {
+        let port = freePort()
+        do {
+            let process = try HelperProcess(
+                ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], port: port
+            ) { isListening(port) }
+            let script = Repository.root().appendingPathComponent("Tests/S3StorageTests/moto_iam.py").path
+            let template = Repository.root().appendingPathComponent("deploy/template.yaml").path
+            let output = try run(["python3", script, "http://127.0.0.1:\(port)", template])
+            guard let keys = try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: [String]],
+                let admin = keys["admin"], let function = keys["function"], admin.count == 2, function.count == 2
+            else { throw FixtureError("moto_iam.py printed no keys: \(output)") }
+            return .success(Server(process: process, admin: (admin[0], admin[1]), function: (function[0], function[1])))
+        } catch {
+            return .failure(FixtureError("moto could not start (pip install 'moto[server]'): \(error)"))
+        }
+    }()
+
+    public static var endpoint: String {
+        get throws { "http://127.0.0.1:\(try shared.get().process.port)" }
+    }
+
+    /// A second moto server with authentication off, for the one thing moto cannot authenticate: keys with
+    /// `+`, `%`, sub-delimiters or non-ASCII characters. Its check rebuilds the path through its web framework,
+    /// which re-encodes them differently, so it refuses even boto3's own signature for such keys (botocore's
+    /// differential test covers our signatures of them instead).
+    public static let anonymous: Result<HelperProcess, FixtureError> = {
         let port = freePort()
         do {
             return .success(
@@ -103,22 +139,36 @@ public enum Moto {
         }
     }()
 
-    public static var endpoint: String {
-        get throws { "http://127.0.0.1:\(try shared.get().port)" }
+    /// The `AWS_*` variables of the function's user, for Rendition processes and configurations.
+    public static var functionEnvironment: [String: String] {
+        get throws {
+            let user = try shared.get().function
+            return ["AWS_ACCESS_KEY_ID": user.id, "AWS_SECRET_ACCESS_KEY": user.secret, "AWS_REGION": "us-east-1"]
+        }
     }
 
-    /// Runs a boto3 snippet against the server (the independent client) and returns its standard output.
-    /// The snippet sees `s3` (a client) and `json`.
-    public static func boto3(_ snippet: String) throws -> String {
+    /// Runs a boto3 snippet as the admin user (the independent client) and returns its standard output.
+    /// The snippet sees `s3`, `cloudfront` (clients) and `json`.
+    /// `anonymous` runs it against ``anonymous`` instead.
+    public static func boto3(_ snippet: String, anonymous: Bool = false) throws -> String {
+        let admin = anonymous ? ("testing", "testing") : try shared.get().admin
+        let endpoint = anonymous ? "http://127.0.0.1:\(try Moto.anonymous.get().port)" : try endpoint
         let program = """
             import boto3, json, hashlib
-            s3 = boto3.client("s3", endpoint_url="\(try endpoint)", region_name="us-east-1",
-                              aws_access_key_id="testing", aws_secret_access_key="testing")
+            session = boto3.session.Session(aws_access_key_id="\(admin.0)", aws_secret_access_key="\(admin.1)",
+                                            region_name="us-east-1")
+            s3 = session.client("s3", endpoint_url="\(endpoint)")
+            cloudfront = session.client("cloudfront", endpoint_url="\(endpoint)")
             \(snippet)
             """
+        return try run(["python3", "-c", program])
+    }
+
+    /// Runs `arguments` and returns standard output; throws with standard error when it fails.
+    static func run(_ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", program]
+        process.arguments = arguments
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -127,14 +177,19 @@ public enum Moto {
         let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw FixtureError("boto3 failed: \(errors)") }
+        guard process.terminationStatus == 0 else { throw FixtureError("\(arguments[1]) failed: \(errors)") }
         return output
     }
 
-    /// Creates a bucket with a fresh name and returns it.
-    public static func makeBucket() throws -> String {
-        let name = "rendition-\(UUID().uuidString.lowercased().prefix(18))"
-        _ = try boto3("s3.create_bucket(Bucket=\"\(name)\")")
+    /// What a bucket is for: the function's policy differs between the two (see `moto_iam.py`).
+    public enum BucketRole: String, Sendable {
+        case originals, renditions
+    }
+
+    /// Creates a bucket with a fresh name for `role` and returns it.
+    public static func makeBucket(_ role: BucketRole = .renditions, anonymous: Bool = false) throws -> String {
+        let name = "\(role.rawValue)-\(UUID().uuidString.lowercased().prefix(18))"
+        _ = try boto3("s3.create_bucket(Bucket=\"\(name)\")", anonymous: anonymous)
         return name
     }
 }

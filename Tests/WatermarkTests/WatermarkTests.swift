@@ -42,6 +42,14 @@ import Watermark
         }
     }
 
+    @Test func theMarksDigestFollowsItsFile() throws {
+        try writeWhiteMark()
+        let first = try #require(try stage(["image": .string("mark.png")]).contentDigest)
+        #expect(try stage(["image": .string("mark.png")]).contentDigest == first, "the same file, the same digest")
+        try write("mark.png", VipsImage.solid(width: 100, height: 50, color: [0, 0, 0, 255]).pngData())
+        #expect(try stage(["image": .string("mark.png")]).contentDigest != first)
+    }
+
     /// A white, opaque 100×50 mark saved as PNG.
     func writeWhiteMark(_ name: String = "mark.png") throws {
         try write(name, VipsImage.solid(width: 100, height: 50, color: [255, 255, 255, 255]).pngData())
