@@ -125,9 +125,9 @@ struct Purge: AsyncParsableCommand {
             if let invalidationError {
                 Console.error("invalidation failed: \(invalidationError.code.rawValue): \(invalidationError.message)")
             }
-            let presets = report.presets.count
+            let (count, presets) = (report.purged.count, report.presets.count)
             print(
-                "\(dryRun ? "would purge" : "purged") \(grouped(report.purged.count)) renditions of \(presets) preset\(presets == 1 ? "" : "s"), \(formatBytes(report.bytes))"
+                "\(dryRun ? "would purge" : "purged") \(grouped(count)) rendition\(count == 1 ? "" : "s") of \(presets) preset\(presets == 1 ? "" : "s"), \(formatBytes(report.bytes))"
                     + (dryRun ? "; nothing was deleted (dry run)" : "")
                     + (report.succeeded ? "" : "; \(grouped(report.failures.count)) failed"))
         }

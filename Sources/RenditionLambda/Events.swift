@@ -95,6 +95,12 @@ public struct S3Event: Sendable, Equatable {
         public let bucket: String
         /// The object key, decoded (S3 sends it URL-encoded with `+` for spaces).
         public let key: String
+
+        public init(eventName: String, bucket: String, key: String) {
+            self.eventName = eventName
+            self.bucket = bucket
+            self.key = key
+        }
     }
 
     public let records: [Record]

@@ -403,14 +403,20 @@ struct XMLText {
     init(_ body: [UInt8]) { text = Substring(String(decoding: body, as: UTF8.self)) }
     init(_ text: Substring) { self.text = text }
 
-    /// The contents of every `<name>…</name>` element, in order (not nested in themselves).
+    /// The contents of every `<name>…</name>` element (attributes allowed, as in `<Invalidation xmlns="…">`), in
+    /// order, not nested in themselves.
     func elements(_ name: String) -> [XMLText] {
         var found: [XMLText] = []
         var rest = text[...]
-        while let open = rest.range(of: "<\(name)>"),
-            let close = rest.range(of: "</\(name)>", range: open.upperBound..<rest.endIndex)
-        {
-            found.append(XMLText(rest[open.upperBound..<close.lowerBound]))
+        while let open = rest.range(of: "<\(name)") {
+            let after = rest[open.upperBound...]
+            guard let next = after.first, next == ">" || next == " ", let end = after.firstIndex(of: ">") else {
+                rest = after
+                continue
+            }
+            let contents = after.index(after: end)
+            guard let close = rest.range(of: "</\(name)>", range: contents..<rest.endIndex) else { break }
+            found.append(XMLText(rest[contents..<close.lowerBound]))
             rest = rest[close.upperBound...]
         }
         return found

@@ -13,11 +13,15 @@ struct CLI {
 
     static var binary: URL { builtBinary("rendition") }
 
-    static func run(_ arguments: [String], in directory: URL = Repository.root()) throws -> Output {
+    /// `environment` is added to the test process's own.
+    static func run(
+        _ arguments: [String], in directory: URL = Repository.root(), environment: [String: String] = [:]
+    ) throws -> Output {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
         process.currentDirectoryURL = directory
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, added in added }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

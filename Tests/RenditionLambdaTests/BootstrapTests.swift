@@ -159,6 +159,120 @@ func json(_ bytes: [UInt8]) throws -> [String: Any] {
         }
     }
 
+    /// An S3 event notification for an original (as S3 sends it: the key URL-encoded, `+` for spaces).
+    static func s3Event(_ name: String, bucket: String, key: String) -> [UInt8] {
+        let event: [String: Any] = [
+            "Records": [
+                [
+                    "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventName": name,
+                    "s3": [
+                        "bucket": ["name": bucket, "arn": "arn:aws:s3:::\(bucket)"], "object": ["key": key, "size": 1],
+                    ],
+                ]
+            ]
+        ]
+        return [UInt8](try! JSONSerialization.data(withJSONObject: event))
+    }
+
+    @Test func s3EventsPurgeTheRenditionsOfAReplacedOrDeletedOriginal() async throws {
+        let root = try TaskRoot()
+        let originals = try Moto.makeBucket(.originals)
+        let renditions = try Moto.makeBucket()
+        _ = try Moto.boto3(
+            """
+            for key in ["thumbnail/users/42/me and you.jpg", "avatar/users/42/me and you.jpg", "thumbnail/users/43/x.jpg"]:
+                s3.put_object(Bucket="\(renditions)", Key=key, Body=b"x")
+            s3.put_object(Bucket="\(originals)", Key="users/43/x.jpg", Body=b"x")
+            """)
+        @Sendable func remaining() throws -> String {
+            try Moto.boto3(
+                "print(sorted(o['Key'] for o in s3.list_objects_v2(Bucket='\(renditions)').get('Contents', [])))"
+            ).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let environment = [
+            "RENDITION_SOURCE_TYPE": "s3", "RENDITION_SOURCE_BUCKET": originals,
+            "RENDITION_SOURCE_ENDPOINT": try Moto.endpoint, "RENDITION_SOURCE_ADDRESSING": "path",
+            "RENDITION_RENDITIONS_TYPE": "s3", "RENDITION_RENDITIONS_BUCKET": renditions,
+            "RENDITION_RENDITIONS_ENDPOINT": try Moto.endpoint, "RENDITION_RENDITIONS_ADDRESSING": "path",
+        ].merging(try Moto.functionEnvironment) { a, _ in a }
+        let peer = RuntimePeer()
+        let app = Application(router: peer.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let (process, _) = try startBootstrap(port: client.port!, root: root, extra: environment)
+            defer {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+            defer { Task { await peer.close() } }
+
+            let removed = await peer.result(
+                await peer.invoke(
+                    Self.s3Event("ObjectRemoved:Delete", bucket: originals, key: "users/42/me+and+you.jpg")))
+            guard case .response(let body) = removed else {
+                Issue.record("expected a response, got \(removed)"); return
+            }
+            let answer = try json(body)
+            #expect(
+                answer["purged"] as? [String] == [
+                    "/avatar/users/42/me%20and%20you.jpg", "/thumbnail/users/42/me%20and%20you.jpg",
+                ])
+            #expect(try remaining() == "['thumbnail/users/43/x.jpg']")
+
+            // Another bucket's event is ignored (and logged); nothing is deleted.
+            let other = await peer.result(
+                await peer.invoke(Self.s3Event("ObjectCreated:Put", bucket: "someone-else", key: "users/43/x.jpg")))
+            guard case .response(let otherBody) = other else {
+                Issue.record("expected a response, got \(other)"); return
+            }
+            #expect(try json(otherBody)["ignored"] as? Int == 1)
+            #expect(try remaining() == "['thumbnail/users/43/x.jpg']")
+
+            // Keys that cannot name an original, and records that are not S3's: invalid events, nothing deleted.
+            let long = String(repeating: "k", count: 1025)
+            for (event, message) in [
+                (Self.s3Event("ObjectRemoved:Delete", bucket: originals, key: "users/%00/x.jpg"), "control characters"),
+                (Self.s3Event("ObjectRemoved:Delete", bucket: originals, key: "users/..%2F43/x.jpg"), "'..' segment"),
+                (Self.s3Event("ObjectRemoved:Delete", bucket: originals, key: long), "longer than 1024 bytes"),
+                (Self.s3Event("ObjectRemoved:Delete", bucket: originals, key: "users/%ZZ.jpg"), "not URL-encoded"),
+                (
+                    Array(#"{"Records": [{"eventSource": "aws:s3", "eventName": "ObjectRemoved:Delete"}]}"#.utf8),
+                    "s3.object.key"
+                ),
+            ] {
+                let result = await peer.result(await peer.invoke(event))
+                guard case .error(let type, let errorBody) = result else {
+                    Issue.record("expected an invocation error for \(message), got \(result)"); continue
+                }
+                #expect(type == "InvalidEvent")
+                #expect(String(decoding: errorBody, as: UTF8.self).contains(message), "\(message)")
+            }
+            #expect(try remaining() == "['thumbnail/users/43/x.jpg']")
+
+            // Replaced (created again): its renditions go too. And the loop goes on serving requests.
+            let replaced = await peer.result(
+                await peer.invoke(Self.s3Event("ObjectCreated:Put", bucket: originals, key: "users/43/x.jpg")))
+            guard case .response = replaced else {
+                Issue.record("expected a response, got \(replaced)"); return
+            }
+            #expect(try remaining() == "[]")
+            guard case .response(let health) = await peer.result(await peer.invoke(Events.v2("GET", "/healthz")))
+            else {
+                Issue.record("expected a response"); return
+            }
+            #expect(try json(health)["statusCode"] as? Int == 200)
+        }
+    }
+
+    @Test func s3EventKeysAreDecodedExactly() throws {
+        #expect(S3Event.decodeKey("users/42/me+and+you.jpg") == "users/42/me and you.jpg")
+        #expect(S3Event.decodeKey("a%2Bb+c%25.jpg") == "a+b c%.jpg", "a literal + arrives as %2B")
+        #expect(S3Event.decodeKey("%E6%97%A5%E6%9C%AC/%F0%9F%98%80.jpg") == "日本/😀.jpg")
+        #expect(S3Event.decodeKey("bad%G1.jpg") == nil)
+        #expect(try S3Event.parse(Events.v2("GET", "/healthz")) == nil, "an HTTP event is not an S3 event")
+        let event = try #require(try S3Event.parse(Self.s3Event("ObjectRemoved:Delete", bucket: "b", key: "x+y.jpg")))
+        #expect(event.records == [S3Event.Record(eventName: "ObjectRemoved:Delete", bucket: "b", key: "x y.jpg")])
+    }
+
     @Test func anInitFailureIsReportedThroughTheInitErrorEndpoint() async throws {
         let root = try TaskRoot()
         try "stages:\n  - resize: {width: -5}\n  - encode: {format: webp}\n".write(

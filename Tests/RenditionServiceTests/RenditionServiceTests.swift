@@ -312,6 +312,12 @@ func makeService(
         try await service.shutdown()
     }
 
+    /// How the render route stores a rendition of `address`'s plan (a current one, not stale).
+    func current(_ address: RenditionAddress) -> PutOptions {
+        PutOptions(
+            contentType: "image/webp", userMetadata: [RenditionMetadataKey.fingerprint: address.plan.fingerprint])
+    }
+
     @Test func theBudgetBoundsTheBytesAndTheOldestGoFirst() async throws {
         let store = MemoryStore()
         var settings = ServiceSettings()
@@ -323,14 +329,12 @@ func makeService(
         for index in 0..<20 {
             let address = try service.address(preset: "thumbnail", key: "k\(index).jpg")
             try await store.put(
-                address.renditionKey, [UInt8](repeating: UInt8(index), count: 900),
-                options: PutOptions(contentType: "image/webp"))
+                address.renditionKey, [UInt8](repeating: UInt8(index), count: 900), options: current(address))
             _ = try await service.rendition(address)
             addresses.append(address)
         }
         let large = try service.address(preset: "thumbnail", key: "large.jpg")
-        try await store.put(
-            large.renditionKey, [UInt8](repeating: 1, count: 1_001), options: PutOptions(contentType: "image/webp"))
+        try await store.put(large.renditionKey, [UInt8](repeating: 1, count: 1_001), options: current(large))
         _ = try await service.rendition(large)
 
         var reads = store.readCount

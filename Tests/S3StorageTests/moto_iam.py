@@ -10,6 +10,7 @@ does not grant fails as it would on AWS. Prints {"admin": [id, secret], "functio
 Two moto differences are translated, each where the template grants the permission AWS would check:
 - HeadBucket: AWS authorizes it with s3:ListBucket; moto asks for s3:HeadBucket.
 - DeleteObjects: AWS checks s3:DeleteObject per key; moto first checks it on the bucket itself.
+- Other services (cloudfront:CreateInvalidation): moto checks them against the resource "*", not the ARN.
 """
 import json
 import sys
@@ -74,6 +75,8 @@ for statement in list(statements):
     resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
     if "s3:ListBucket" in actions:
         statements.append({"Effect": "Allow", "Action": "s3:HeadBucket", "Resource": resources})
+    if any(not action.startswith("s3:") for action in actions):
+        statements.append({"Effect": "Allow", "Action": actions, "Resource": "*"})
     if "s3:DeleteObject" in actions:
         buckets = [r[: -len("/*")] for r in resources if r.endswith("/*")]
         statements.append({"Effect": "Allow", "Action": "s3:DeleteObject", "Resource": buckets})

@@ -89,8 +89,8 @@ public func isListening(_ port: Int) -> Bool {
     } == 0
 }
 
-/// moto's standalone server (S3, IAM, CloudFront) on a loopback port, one per test process, with
-/// authentication on: `Tests/S3StorageTests/moto_iam.py` gives it an `admin` user for the tests' own boto3
+/// moto's server (S3, IAM, CloudFront; `Tests/S3StorageTests/moto_server.py`, which checks signatures against
+/// the request as sent, as AWS does) on a loopback port, one per test process, with authentication on: `Tests/S3StorageTests/moto_iam.py` gives it an `admin` user for the tests' own boto3
 /// calls and a `function` user with exactly the render function's permissions from `deploy/template.yaml`,
 /// which Rendition's S3 stores use. A wrong signature or a permission the template lacks fails as on AWS.
 public enum Moto {
@@ -104,10 +104,11 @@ public enum Moto {
     public static let shared: Result<Server, FixtureError> = {
         let port = freePort()
         do {
+            let folder = Repository.root().appendingPathComponent("Tests/S3StorageTests")
             let process = try HelperProcess(
-                ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], port: port
+                ["python3", folder.appendingPathComponent("moto_server.py").path, "127.0.0.1", String(port)], port: port
             ) { isListening(port) }
-            let script = Repository.root().appendingPathComponent("Tests/S3StorageTests/moto_iam.py").path
+            let script = folder.appendingPathComponent("moto_iam.py").path
             let template = Repository.root().appendingPathComponent("deploy/template.yaml").path
             let output = try run(["python3", script, "http://127.0.0.1:\(port)", template])
             guard let keys = try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: [String]],
@@ -123,22 +124,6 @@ public enum Moto {
         get throws { "http://127.0.0.1:\(try shared.get().process.port)" }
     }
 
-    /// A second moto server with authentication off, for the one thing moto cannot authenticate: keys with
-    /// `+`, `%`, sub-delimiters or non-ASCII characters. Its check rebuilds the path through its web framework,
-    /// which re-encodes them differently, so it refuses even boto3's own signature for such keys (botocore's
-    /// differential test covers our signatures of them instead).
-    public static let anonymous: Result<HelperProcess, FixtureError> = {
-        let port = freePort()
-        do {
-            return .success(
-                try HelperProcess(["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], port: port) {
-                    isListening(port)
-                })
-        } catch {
-            return .failure(FixtureError("moto could not start (pip install 'moto[server]'): \(error)"))
-        }
-    }()
-
     /// The `AWS_*` variables of the function's user, for Rendition processes and configurations.
     public static var functionEnvironment: [String: String] {
         get throws {
@@ -149,16 +134,14 @@ public enum Moto {
 
     /// Runs a boto3 snippet as the admin user (the independent client) and returns its standard output.
     /// The snippet sees `s3`, `cloudfront` (clients) and `json`.
-    /// `anonymous` runs it against ``anonymous`` instead.
-    public static func boto3(_ snippet: String, anonymous: Bool = false) throws -> String {
-        let admin = anonymous ? ("testing", "testing") : try shared.get().admin
-        let endpoint = anonymous ? "http://127.0.0.1:\(try Moto.anonymous.get().port)" : try endpoint
+    public static func boto3(_ snippet: String) throws -> String {
+        let admin = try shared.get().admin
         let program = """
             import boto3, json, hashlib
-            session = boto3.session.Session(aws_access_key_id="\(admin.0)", aws_secret_access_key="\(admin.1)",
+            session = boto3.session.Session(aws_access_key_id="\(admin.id)", aws_secret_access_key="\(admin.secret)",
                                             region_name="us-east-1")
-            s3 = session.client("s3", endpoint_url="\(endpoint)")
-            cloudfront = session.client("cloudfront", endpoint_url="\(endpoint)")
+            s3 = session.client("s3", endpoint_url="\(try endpoint)")
+            cloudfront = session.client("cloudfront", endpoint_url="\(try endpoint)")
             \(snippet)
             """
         return try run(["python3", "-c", program])
@@ -187,9 +170,9 @@ public enum Moto {
     }
 
     /// Creates a bucket with a fresh name for `role` and returns it.
-    public static func makeBucket(_ role: BucketRole = .renditions, anonymous: Bool = false) throws -> String {
+    public static func makeBucket(_ role: BucketRole = .renditions) throws -> String {
         let name = "\(role.rawValue)-\(UUID().uuidString.lowercased().prefix(18))"
-        _ = try boto3("s3.create_bucket(Bucket=\"\(name)\")", anonymous: anonymous)
+        _ = try boto3("s3.create_bucket(Bucket=\"\(name)\")")
         return name
     }
 }

@@ -1,0 +1,175 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Two fresh moto buckets and the `RENDITION_*` and `AWS_*` variables of a service on them, as the function's user.
+struct S3Stores {
+    let originals: String
+    let renditions: String
+    let environment: [String: String]
+
+    init(renditionsEndpoint: String? = nil) throws {
+        originals = try Moto.makeBucket(.originals)
+        renditions = try Moto.makeBucket()
+        environment = [
+            "RENDITION_SOURCE_TYPE": "s3", "RENDITION_SOURCE_BUCKET": originals,
+            "RENDITION_SOURCE_ENDPOINT": try Moto.endpoint, "RENDITION_SOURCE_ADDRESSING": "path",
+            "RENDITION_RENDITIONS_TYPE": "s3", "RENDITION_RENDITIONS_BUCKET": renditions,
+            "RENDITION_RENDITIONS_ENDPOINT": try renditionsEndpoint ?? Moto.endpoint,
+            "RENDITION_RENDITIONS_ADDRESSING": "path",
+        ].merging(try Moto.functionEnvironment) { a, _ in a }
+    }
+
+    /// Puts `keys` into `bucket` (as the admin user, 8 at a time) with a one-byte body.
+    func seed(_ bucket: String, _ keys: [String]) throws {
+        let list = try JSONSerialization.data(withJSONObject: keys, options: .withoutEscapingSlashes)
+        try seed(bucket, python: String(decoding: list, as: UTF8.self))
+    }
+
+    /// Puts the keys a Python expression lists (a program argument holds at most 128 KiB).
+    func seed(_ bucket: String, python list: String) throws {
+        _ = try Moto.boto3(
+            """
+            import concurrent.futures, threading
+            local = threading.local()
+            def put(key):
+                if not hasattr(local, "s3"):
+                    local.s3 = session.client("s3", endpoint_url=s3.meta.endpoint_url)
+                local.s3.put_object(Bucket="\(bucket)", Key=key, Body=b"x", ContentType="image/webp")
+            with concurrent.futures.ThreadPoolExecutor(8) as pool:
+                list(pool.map(put, \(list)))
+            """)
+    }
+
+    /// Every key in `bucket`, sorted.
+    func keys(_ bucket: String) throws -> [String] {
+        let listed = try Moto.boto3(
+            """
+            keys = []
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket="\(bucket)"):
+                keys += [o["Key"] for o in page.get("Contents", [])]
+            print(json.dumps(sorted(keys)))
+            """)
+        return try #require(try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [String])
+    }
+}
+
+/// The paths of every invalidation moto's CloudFront holds, from `moto-api/data.json` (moto's own state): its
+/// CloudFront `GET` calls refuse even boto3's signature.
+func motoInvalidationPaths() throws -> [[String]] {
+    let text = try Moto.boto3(
+        "import urllib.request\nprint(urllib.request.urlopen(s3.meta.endpoint_url + '/moto-api/data.json').read().decode())"
+    )
+    let state = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    let invalidations = (state["cloudfront"] as? [String: Any])?["Invalidation"] as? [[String: Any]] ?? []
+    return invalidations.compactMap {
+        (($0["invalidation_batch"] as? [String: Any])?["Paths"] as? [String: Any])?["Items"] as? [String]
+    }
+}
+
+@Suite(.serialized) struct S3PurgeTests {
+    @Test func tenThousandRenditionsInBatches() throws {
+        let stores = try S3Stores()
+        try stores.seed(
+            stores.renditions,
+            python: "[f\"{'thumbnail' if n % 2 == 0 else 'avatar'}/users/{n}/me.jpg\" for n in range(10000)]")
+        try stores.seed(stores.originals, ["users/0/me.jpg"])
+        let start = ContinuousClock.now
+        let run = try CLI.run(["purge", "--all", "--json"], environment: stores.environment)
+        let took = ContinuousClock.now - start
+        print("purge --all of 10,000 renditions from moto: \(took)")
+        #expect(run.status == 0, "\(run.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(report["renditions"] as? Int == 10_000 && report["examined"] as? Int == 10_000)
+        #expect(report["presets"] as? [String] == ["avatar", "thumbnail"] && report["bytes"] as? Int == 10_000)
+        #expect(try stores.keys(stores.renditions).isEmpty)
+        #expect(try stores.keys(stores.originals) == ["users/0/me.jpg"], "an original is never deleted")
+    }
+
+    @Test func byKeyInvalidatesThePathsInCloudFront() throws {
+        let stores = try S3Stores()
+        try stores.seed(
+            stores.renditions,
+            [
+                "thumbnail/users/42/me and you.jpg", "avatar/users/42/me and you.jpg",
+                "retired/users/42/me and you.jpg", "thumbnail/users/43/me.jpg", "thumbnail/users/42/me and you.jpg.bak",
+            ])
+        let distribution = try Moto.boto3(
+            """
+            d = cloudfront.create_distribution(DistributionConfig={"CallerReference": "rendition", "Comment": "t",
+                "Enabled": True, "Origins": {"Quantity": 1, "Items": [{"Id": "o", "DomainName": "example.com",
+                "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "http-only"}}]},
+                "DefaultCacheBehavior": {"TargetOriginId": "o", "ViewerProtocolPolicy": "allow-all", "MinTTL": 0,
+                "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+                "TrustedSigners": {"Enabled": False, "Quantity": 0}}})
+            print(d["Distribution"]["Id"])
+            """
+        ).trimmingCharacters(in: .whitespacesAndNewlines)
+        let before = try motoInvalidationPaths().count
+        let run = try CLI.run(
+            ["purge", "--key", "users/42/me and you.jpg", "--invalidate-cloudfront", distribution],
+            environment: stores.environment.merging(["RENDITION_CLOUDFRONT_ENDPOINT": try Moto.endpoint]) { a, _ in a })
+        #expect(run.status == 0, "\(run.stderr)")
+        let paths = [
+            "/avatar/users/42/me%20and%20you.jpg", "/retired/users/42/me%20and%20you.jpg",
+            "/thumbnail/users/42/me%20and%20you.jpg",
+        ]
+        #expect(run.stdout.split(separator: "\n").prefix(3).map(String.init) == paths)
+        #expect(run.stdout.contains("sent to \(distribution) for 3 paths"))
+        #expect(try motoInvalidationPaths().dropFirst(before).map { $0.sorted() } == [paths])
+        #expect(
+            try stores.keys(stores.renditions) == [
+                "thumbnail/users/42/me and you.jpg.bak", "thumbnail/users/43/me.jpg",
+            ])
+    }
+
+    /// A bucket policy that denies deleting some renditions: S3 answers those keys one by one in its
+    /// `DeleteObjects` answer, the purge lists each and exits 1, and claims only what is gone.
+    @Test func perKeyDeleteErrorsAreReported() throws {
+        let stores = try S3Stores()
+        try stores.seed(stores.renditions, ["thumbnail/locked/a.jpg", "thumbnail/locked/b.jpg", "thumbnail/free.jpg"])
+        _ = try Moto.boto3(
+            """
+            s3.put_bucket_policy(Bucket="\(stores.renditions)", Policy=json.dumps({"Version": "2012-10-17",
+                "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject",
+                               "Resource": "arn:aws:s3:::\(stores.renditions)/thumbnail/locked/*"}]}))
+            """)
+        let run = try CLI.run(["purge", "--preset", "thumbnail"], environment: stores.environment)
+        #expect(run.status == 1)
+        #expect(run.stdout.split(separator: "\n").first == "/thumbnail/free.jpg")
+        #expect(run.stdout.contains("purged 1 rendition of 1 preset") && run.stdout.contains("2 failed"))
+        for key in ["thumbnail/locked/a.jpg", "thumbnail/locked/b.jpg"] {
+            #expect(run.stderr.contains("failed \(key): access_denied: S3 did not delete \(key) (AccessDenied)"))
+        }
+        #expect(try stores.keys(stores.renditions) == ["thumbnail/locked/a.jpg", "thumbnail/locked/b.jpg"])
+    }
+
+    /// A listing that fails is retried; one that keeps failing stops the purge, which says so and claims nothing.
+    @Test func aListingCutByAFaultIsRetriedThenReported() throws {
+        let healthy = try S3Stores()
+        try healthy.seed(healthy.renditions, ["thumbnail/a.jpg"])
+        let once = try faultProxy("fail", "1")
+        let retried = try CLI.run(
+            ["purge", "--all"],
+            environment: healthy.environment.merging(["RENDITION_RENDITIONS_ENDPOINT": "http://127.0.0.1:\(once.port)"])
+            {
+                _, new in new
+            })
+        #expect(retried.status == 0 && retried.stdout.hasPrefix("/thumbnail/a.jpg\npurged 1 rendition"), "\(retried)")
+
+        let broken = try S3Stores()
+        try broken.seed(broken.renditions, ["thumbnail/b.jpg"])
+        let always = try faultProxy("fail", "1000")
+        let failed = try CLI.run(
+            ["purge", "--all", "--json"],
+            environment: broken.environment.merging(["RENDITION_RENDITIONS_ENDPOINT": "http://127.0.0.1:\(always.port)"]
+            ) {
+                _, new in new
+            })
+        #expect(failed.status == 1)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(failed.stdout.utf8)) as? [String: Any])
+        #expect((report["listingError"] as? [String: Any])?["code"] as? String == "unavailable")
+        #expect(report["renditions"] as? Int == 0)
+        #expect(try broken.keys(broken.renditions) == ["thumbnail/b.jpg"])
+    }
+}
