@@ -97,6 +97,10 @@ final class S3Harness: Sendable {
             #expect(hit.status == .ok && hit.headers[.contentType] == "image/webp")
             #expect(hit.headers[.cacheControl] == "public, max-age=1209600")
             #expect(try Fixtures.decode(Array(buffer: hit.body)).width == 400)
+
+            // The studio lists an S3 source (ListObjectsV2 under the source's prefix).
+            let studio = String(buffer: try await client.execute(uri: "/studio", method: .get).body)
+            #expect(studio.contains("users/42/me and you+1.jpg") && !studio.contains("cannot list"))
         }
         #expect(harness.registry.emitToString().contains("rendition_renders_total 1"))
 

@@ -135,3 +135,46 @@ func store(_ store: MemoryStore, _ key: String, _ bytes: [UInt8]) async throws {
         #expect(await stale.run(.stale, dryRun: false).purged.isEmpty, "nothing is stale any more")
     }
 }
+
+@Suite struct StoreOverlapTests {
+    func configuration(_ source: StoreConfiguration, _ renditions: StoreConfiguration) -> RenditionConfiguration {
+        var configuration = RenditionConfiguration()
+        configuration.source = source
+        configuration.renditions = renditions
+        return configuration
+    }
+
+    func s3(_ bucket: String, _ prefix: String, endpoint: String = "") -> StoreConfiguration {
+        var store = StoreConfiguration(path: "")
+        store.kind = .s3
+        store.bucket = bucket
+        store.prefix = prefix
+        store.endpoint = endpoint
+        return store
+    }
+
+    @Test func overlappingStoresAreNamedAndSeparateOnesAreNot() throws {
+        #expect(
+            RenditionConfiguration().storeOverlap == nil, "the embedded default: data/originals and data/renditions")
+        for (source, renditions) in [
+            ("data", "data"), ("data", "data/renditions"), ("data/originals/r", "data/originals"),
+        ] {
+            let overlap = configuration(StoreConfiguration(path: source), StoreConfiguration(path: renditions))
+            #expect(overlap.storeOverlap?.contains("one holds the other") == true, "\(source) \(renditions)")
+        }
+        #expect(
+            configuration(StoreConfiguration(path: "data/originals"), StoreConfiguration(path: "data/originals-2"))
+                .storeOverlap == nil, "a shared name prefix is not a shared folder")
+
+        for (a, b) in [("", "renditions"), ("originals", ""), ("images", "images/renditions"), ("p", "p")] {
+            #expect(configuration(s3("bucket", a), s3("bucket", b)).storeOverlap != nil, "\(a) \(b)")
+        }
+        #expect(configuration(s3("bucket", "originals"), s3("bucket", "renditions")).storeOverlap == nil)
+        #expect(configuration(s3("bucket", "images"), s3("bucket", "images-2")).storeOverlap == nil)
+        #expect(configuration(s3("one", ""), s3("two", "")).storeOverlap == nil)
+        #expect(
+            configuration(s3("bucket", "", endpoint: "http://a:9000"), s3("bucket", "", endpoint: "http://b:9000"))
+                .storeOverlap == nil, "the same name on two servers is two buckets")
+        #expect(configuration(StoreConfiguration(path: "data"), s3("data", "")).storeOverlap == nil)
+    }
+}

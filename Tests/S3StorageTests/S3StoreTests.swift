@@ -113,6 +113,60 @@ func withStore<T>(
         }
     }
 
+    /// `ListObjectsV2` pages, folders and continuation tokens under a prefix, and `DeleteObjects` with a
+    /// missing key (deleted already, as S3 says).
+    @Test func listsInPagesAndDeletesInBatches() async throws {
+        try await withStore(prefix: "renditions") { store, bucket in
+            let keys = (0..<7).map { "thumbnail/users/\($0)/me.jpg" } + ["avatar/a b.jpg", "top.jpg"]
+            for key in keys {
+                try await store.put(try ObjectKey(key), [1, 2, 3], options: PutOptions(contentType: "x/y"))
+            }
+            _ = try Moto.boto3("s3.put_object(Bucket=\"\(bucket)\", Key=\"outside-the-prefix.jpg\", Body=b\"x\")")
+            var seen: [ListedObject] = []
+            var continuation: String?
+            var pages = 0
+            repeat {
+                let page = try await store.listPage(
+                    prefix: "thumbnail/", delimiter: nil, continuation: continuation, limit: 3)
+                seen += page.objects
+                continuation = page.continuation
+                pages += 1
+            } while continuation != nil
+            #expect(
+                pages == 3 && seen.map(\.key.rawValue) == keys.prefix(7).sorted() && seen.allSatisfy { $0.size == 3 })
+            let top = try await store.listPage(prefix: "", delimiter: "/", continuation: nil, limit: 10)
+            #expect(top.folders == ["avatar/", "thumbnail/"] && top.objects.map(\.key.rawValue) == ["top.jpg"])
+
+            let failures = try await store.delete(seen.map(\.key) + [try ObjectKey("never/there.jpg")])
+            #expect(failures.isEmpty)
+            #expect(try await store.list(prefix: "", limit: 100).map(\.rawValue) == ["avatar/a b.jpg", "top.jpg"])
+        }
+    }
+
+    /// A failed `DeleteObjects` is retried; one that keeps failing reports every key of its batch, and
+    /// nothing is claimed deleted.
+    @Test func deletesAreRetriedThenReported() async throws {
+        let bucket = try Moto.makeBucket()
+        let keys = try ["a.jpg", "b.jpg"].map(ObjectKey.init)
+        try await withStore(bucket: bucket) { store, _ in
+            for key in keys { try await store.put(key, [1], options: PutOptions(contentType: "x/y")) }
+        }
+        let once = try faultProxy("fail", "1")
+        let retried = try await withStore(endpoint: "http://127.0.0.1:\(once.port)", bucket: bucket) { store, _ in
+            try await store.delete([keys[0]])
+        }
+        #expect(retried.isEmpty)
+        let always = try faultProxy("fail", "1000")
+        try await withStore(endpoint: "http://127.0.0.1:\(always.port)", bucket: bucket) { store, _ in
+            let failures = try await store.delete(keys)
+            #expect(failures.map(\.key) == keys && failures.allSatisfy { $0.error.code == .unavailable })
+        }
+        let left = try await withStore(bucket: bucket) { store, _ in
+            [try await store.head(keys[0]) != nil, try await store.head(keys[1]) != nil]
+        }
+        #expect(left == [false, true], "only the retried delete happened")
+    }
+
     @Test func createOnlyPutsRaceToOneWinner() async throws {
         try await withStore { store, _ in
             let key = try ObjectKey("race.bin")
@@ -223,5 +277,18 @@ func withStore<T>(
             }
             #expect(error?.code == .timeout)
         }
+    }
+}
+
+@Suite struct CloudFrontPathTests {
+    @Test func pathsAreExactUpToAFewHundredThenWildcardsPerPreset() {
+        let few = ["/thumbnail/b.jpg", "/avatar/a.jpg", "/thumbnail/b.jpg"]
+        #expect(CloudFrontInvalidator.paths(for: few) == ["/avatar/a.jpg", "/thumbnail/b.jpg"])
+        let many = (0..<400).map { "/\($0 % 2 == 0 ? "thumbnail" : "avatar")/users/\($0).jpg" }
+        #expect(CloudFrontInvalidator.paths(for: many) == ["/avatar/*", "/thumbnail/*"])
+        let spread = (0..<400).map { "/preset\($0 % 20)/\($0).jpg" }
+        #expect(CloudFrontInvalidator.paths(for: spread) == ["/*"], "more than 15 wildcards in progress is refused")
+        #expect(
+            CloudFrontInvalidator.isDistributionID("E2QWRUHAPOMQZL") && !CloudFrontInvalidator.isDistributionID("e2q"))
     }
 }
