@@ -28,6 +28,18 @@ public struct OriginalEvents: Sendable {
         public var failures: [DeleteFailure] = []
         public var ignored = 0
         public var invalidation: String?
+        /// Why the CloudFront invalidation failed, if it did (the renditions are deleted all the same).
+        public var invalidationError: StorageError?
+
+        /// Whether everything the event asked for was done.
+        public var succeeded: Bool { failures.isEmpty && invalidationError == nil }
+
+        /// Every failure, one line each, for the invocation error.
+        public var failureMessage: String {
+            (failures.map { "\($0.key): \($0.error.code.rawValue): \($0.error.message)" }
+                + (invalidationError.map { ["CloudFront: \($0.code.rawValue): \($0.message)"] } ?? []))
+                .joined(separator: "; ")
+        }
 
         /// The invocation's answer: `{"purged": [public paths], "ignored": n, "invalidation": id}`.
         public var document: [UInt8] {
@@ -79,7 +91,7 @@ public struct OriginalEvents: Sendable {
                     CloudFrontInvalidator.paths(for: outcome.purged.map(\.publicPath)))
             } catch {
                 logger.error("CloudFront invalidation failed", metadata: ["error": "\(error.message)"])
-                outcome.failures.append(DeleteFailure(key: originals[0], error: error))
+                outcome.invalidationError = error
             }
         }
         return outcome

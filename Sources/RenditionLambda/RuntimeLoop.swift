@@ -153,11 +153,8 @@ public struct FunctionLoop: Sendable {
                 "request": "\(invocation.requestID)", "purged": "\(outcome.purged.count)",
                 "ignored": "\(outcome.ignored)", "failed": "\(outcome.failures.count)",
             ])
-        guard outcome.failures.isEmpty else {
-            try await api.fail(
-                invocation.requestID, type: "PurgeFailed",
-                message: outcome.failures.map { "\($0.key): \($0.error.code.rawValue): \($0.error.message)" }
-                    .joined(separator: "; "))
+        guard outcome.succeeded else {
+            try await api.fail(invocation.requestID, type: "PurgeFailed", message: outcome.failureMessage)
             return
         }
         try await api.respond(invocation.requestID, outcome.document)
