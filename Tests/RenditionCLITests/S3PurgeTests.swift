@@ -105,6 +105,7 @@ func motoInvalidationPaths() throws -> [[String]] {
             print(d["Distribution"]["Id"])
             """
         ).trimmingCharacters(in: .whitespacesAndNewlines)
+        try stores.seed(stores.originals, ["users/42/me and you.jpg"])
         let before = try motoInvalidationPaths().count
         let run = try CLI.run(
             ["purge", "--key", "users/42/me and you.jpg", "--invalidate-cloudfront", distribution],
@@ -121,6 +122,7 @@ func motoInvalidationPaths() throws -> [[String]] {
             try stores.keys(stores.renditions) == [
                 "thumbnail/users/42/me and you.jpg.bak", "thumbnail/users/43/me.jpg",
             ])
+        #expect(try stores.keys(stores.originals) == ["users/42/me and you.jpg"], "the original itself stays")
     }
 
     /// A bucket policy that denies deleting some renditions: S3 answers those keys one by one in its
@@ -171,5 +173,95 @@ func motoInvalidationPaths() throws -> [[String]] {
         #expect((report["listingError"] as? [String: Any])?["code"] as? String == "unavailable")
         #expect(report["renditions"] as? Int == 0)
         #expect(try broken.keys(broken.renditions) == ["thumbnail/b.jpg"])
+    }
+}
+
+/// Every object of `bucket` and its ETag.
+func etags(_ bucket: String) throws -> [String: String] {
+    let listed = try Moto.boto3(
+        """
+        found = {}
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket="\(bucket)"):
+            found.update({o["Key"]: o["ETag"] for o in page.get("Contents", [])})
+        print(json.dumps(found))
+        """)
+    return try #require(try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [String: String])
+}
+
+/// The freshness flow of `PurgeTests` on S3: originals uploaded to moto, renditions made by `rendition serve`.
+@Suite(.serialized) struct S3FreshnessTests {
+    func upload(_ stores: S3Stores, _ workspace: Workspace, _ key: String, width: Int) throws {
+        try workspace.write("upload.jpg", try Fixtures.jpeg(Fixtures.photo(width: width, height: 600)))
+        let path = workspace.url.appendingPathComponent("upload.jpg").path
+        _ = try Moto.boto3("s3.upload_file(\"\(path)\", \"\(stores.originals)\", \"\(key)\")")
+    }
+
+    func rendered(_ stores: S3Stores, presets: [String], originals: [String]) throws -> Workspace {
+        let workspace = try Workspace()
+        for (index, key) in originals.enumerated() { try upload(stores, workspace, key, width: 900 + 100 * index) }
+        let server = try ServeProcess(
+            in: workspace.url, environment: ProcessInfo.processInfo.environment.merging(stores.environment) { $1 })
+        defer { server.stop() }
+        for preset in presets {
+            for key in originals {
+                #expect(try Curl.get("\(server.base)/_render/\(preset)/\(key)").status == 301, "\(preset)/\(key)")
+            }
+        }
+        return workspace
+    }
+
+    func change(_ workspace: Workspace, _ preset: String, quality: Int) throws {
+        let file = workspace.url.appendingPathComponent("pipelines/\(preset).yaml")
+        let text = try String(contentsOf: file, encoding: .utf8)
+        #expect(text.contains("quality: 80"))
+        try text.replacingOccurrences(of: "quality: 80", with: "quality: \(quality)").write(
+            to: file, atomically: true, encoding: .utf8)
+    }
+
+    @Test func aChangedPresetIsRenderedAgainWithoutAPurge() throws {
+        let stores = try S3Stores()
+        let workspace = try rendered(stores, presets: ["thumbnail"], originals: ["users/42/me.jpg"])
+        let before = try etags(stores.renditions)["thumbnail/users/42/me.jpg"]
+        try change(workspace, "thumbnail", quality: 50)
+        let server = try ServeProcess(
+            in: workspace.url, environment: ProcessInfo.processInfo.environment.merging(stores.environment) { $1 })
+        defer { server.stop() }
+        #expect(try Curl.get("\(server.base)/thumbnail/users/42/me.jpg").status == 307)
+        let after = try Curl.get("\(server.base)/thumbnail/users/42/me.jpg", follow: true)
+        #expect(after.status == 200 && after.redirects == 2)
+        let now = try etags(stores.renditions)["thumbnail/users/42/me.jpg"]
+        #expect(before != nil && now != nil && now != before, "new bytes, a new ETag")
+    }
+
+    @Test func staleThenKeyRemoveExactlyTheirRenditions() throws {
+        let stores = try S3Stores()
+        let workspace = try rendered(
+            stores, presets: ["thumbnail", "avatar"], originals: ["users/42/me.jpg", "users/43/me.jpg"])
+        try change(workspace, "avatar", quality: 70)
+        try upload(stores, workspace, "users/43/me.jpg", width: 500)
+        let (renditions, originals) = (try etags(stores.renditions), try etags(stores.originals))
+
+        let dry = try CLI.run(
+            ["purge", "--stale", "--dry-run", "--json"], in: workspace.url, environment: stores.environment)
+        #expect(dry.status == 0, "\(dry.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(dry.stdout.utf8)) as? [String: Any])
+        let listed = (report["purged"] as? [[String: Any]] ?? []).map { "\($0["key"]!) \($0["reason"]!)" }
+        #expect(
+            listed == [
+                "avatar/users/42/me.jpg preset changed", "avatar/users/43/me.jpg preset changed",
+                "thumbnail/users/43/me.jpg original replaced",
+            ])
+        #expect(try etags(stores.renditions) == renditions, "a dry run changes nothing")
+
+        let stale = try CLI.run(["purge", "--stale"], in: workspace.url, environment: stores.environment)
+        #expect(stale.status == 0 && stale.stdout.contains("purged 3 renditions of 2 presets"), "\(stale)")
+        #expect(try etags(stores.renditions) == renditions.filter { $0.key == "thumbnail/users/42/me.jpg" })
+
+        let byKey = try CLI.run(
+            ["purge", "--key", "users/42/me.jpg"], in: workspace.url, environment: stores.environment)
+        #expect(
+            byKey.status == 0 && byKey.stdout.hasPrefix("/thumbnail/users/42/me.jpg\npurged 1 rendition of 1 preset"))
+        #expect(try etags(stores.renditions).isEmpty)
+        #expect(try etags(stores.originals) == originals, "every original is untouched")
     }
 }
