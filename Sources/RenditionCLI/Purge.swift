@@ -37,7 +37,7 @@ struct Purge: AsyncParsableCommand {
     @Option(
         name: .customLong("invalidate-cloudfront"),
         help: .init(
-            "Send a CloudFront invalidation for the purged paths to this distribution.",
+            "Send a CloudFront invalidation for the purged paths to this distribution (default: cdn.cloudfrontDistribution, if set).",
             valueName: "distribution-id"))
     var distribution: String?
 
