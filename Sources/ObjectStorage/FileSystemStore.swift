@@ -15,8 +15,11 @@ internal import Synchronization
 /// - Writes are atomic: the body is written to a temporary file in the same file system, flushed, and
 ///   renamed into place (or hard-linked, for create-only puts, which fails if the object exists).
 /// - Content type, cache control, ETag and user metadata live in a JSON sidecar under
-///   `<root>/.rendition/meta/`, written before the body is renamed; files put there by hand (originals)
-///   get a content type from their first bytes and an ETag from their size and modification time.
+///   `<root>/.rendition/meta/`, written before the body is renamed and naming the body file's size and
+///   modification time, so a reader between the two renames of a replacing put never pairs the old body with
+///   the new metadata (a copy that keeps times, `cp -a` or `rsync -a`, keeps the pairs);
+///   files put there by hand (originals) get a content type from their first bytes and an ETag from their
+///   size and modification time.
 /// - File work runs on NIO's blocking-I/O thread pool, never on Swift's cooperative pool.
 public struct FileSystemStore: ObjectStore {
     public let root: URL
@@ -72,9 +75,6 @@ public struct FileSystemStore: ObjectStore {
         try await blocking { () throws(StorageError) in
             let path = try location(of: key)
             let etag = "\"" + SHA256.hash(data: body).prefix(16).map { String(format: "%02x", $0) }.joined() + "\""
-            let sidecar = Sidecar(
-                contentType: options.contentType, cacheControl: options.cacheControl, etag: etag,
-                userMetadata: options.userMetadata)
             do {
                 try FileManager.default.createDirectory(
                     at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -88,15 +88,25 @@ public struct FileSystemStore: ObjectStore {
             if options.createOnly, FileManager.default.fileExists(atPath: path.path) {
                 throw StorageError(.alreadyExists, "An object already exists at \(key).")
             }
+            // The body's file keeps its modification time through the rename (or link) into place.
+            let (temporaryBody, written) = try writeTemporary(body)
+            let sidecar = Sidecar(
+                contentType: options.contentType, cacheControl: options.cacheControl, etag: etag,
+                userMetadata: options.userMetadata, body: written)
             let sidecarBytes: [UInt8]
             do {
                 sidecarBytes = [UInt8](try JSONEncoder().encode(sidecar))
             } catch {
+                unlink(temporaryBody.path)
                 throw StorageError(.unavailable, "Cannot encode metadata.", cause: DescribedError(error))
             }
-            let temporarySidecar = try writeTemporary(sidecarBytes)
-            try commit(temporarySidecar, to: sidecarLocation(of: key), exclusive: false)
-            let temporaryBody = try writeTemporary(body)
+            do throws(StorageError) {
+                let (temporarySidecar, _) = try writeTemporary(sidecarBytes)
+                try commit(temporarySidecar, to: sidecarLocation(of: key), exclusive: false)
+            } catch {
+                unlink(temporaryBody.path)
+                throw error
+            }
             try commit(temporaryBody, to: path, exclusive: options.createOnly)
             return ObjectMetadata(
                 contentType: options.contentType, cacheControl: options.cacheControl, etag: etag, lastModified: Date(),
@@ -304,8 +314,9 @@ public struct FileSystemStore: ObjectStore {
 
     // MARK: Files
 
-    /// Writes `bytes` to a new file in the store's temporary folder and flushes it.
-    private func writeTemporary(_ bytes: [UInt8]) throws(StorageError) -> URL {
+    /// Writes `bytes` to a new file in the store's temporary folder and flushes it; returns it and what
+    /// tells this file's version from another.
+    private func writeTemporary(_ bytes: [UInt8]) throws(StorageError) -> (URL, Sidecar.Version) {
         let url = root.appendingPathComponent(internalFolder).appendingPathComponent("tmp")
             .appendingPathComponent(UUID().uuidString)
         let descriptor = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
@@ -329,7 +340,18 @@ public struct FileSystemStore: ObjectStore {
             unlink(url.path)
             throw StorageError(.unavailable, "Cannot flush a temporary file in \(root.path).", cause: error)
         }
-        return url
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            let error = Errno(errno)
+            unlink(url.path)
+            throw StorageError(.unavailable, "Cannot read back a temporary file in \(root.path).", cause: error)
+        }
+        return (
+            url,
+            Sidecar.Version(
+                size: Int64(status.st_size), modifiedSeconds: Int64(status.st_mtim.tv_sec),
+                modifiedNanoseconds: Int64(status.st_mtim.tv_nsec))
+        )
     }
 
     /// Moves a temporary file into place atomically; `exclusive` fails if the target exists.
@@ -358,8 +380,11 @@ public struct FileSystemStore: ObjectStore {
             timeIntervalSince1970: Double(file.identity.modifiedSeconds) + Double(file.identity.modifiedNanoseconds)
                 / 1e9)
         let metadata: ObjectMetadata
+        // A sidecar naming another version of the body (a replacing put between its two renames) is not
+        // this file's: the object is then read as one put by hand, never with another body's metadata.
         if let data = FileManager.default.contents(atPath: sidecarLocation(of: key).path),
-            let sidecar = try? JSONDecoder().decode(Sidecar.self, from: data)
+            let sidecar = try? JSONDecoder().decode(Sidecar.self, from: data),
+            sidecar.body == nil || sidecar.body == Sidecar.Version(file.identity)
         {
             metadata = ObjectMetadata(
                 contentType: sidecar.contentType, cacheControl: sidecar.cacheControl, etag: sidecar.etag,
@@ -376,11 +401,19 @@ public struct FileSystemStore: ObjectStore {
         return metadata
     }
 
-    private struct Sidecar: Codable {
+    fileprivate struct Sidecar: Codable {
         var contentType: String
         var cacheControl: String?
         var etag: String
         var userMetadata: [String: String]
+        /// The body file's size and modification time; absent in sidecars written before they were recorded.
+        var body: Version?
+
+        struct Version: Codable, Hashable {
+            var size: Int64
+            var modifiedSeconds: Int64
+            var modifiedNanoseconds: Int64
+        }
     }
 
     /// Runs file work on the blocking-I/O pool.
@@ -394,6 +427,12 @@ public struct FileSystemStore: ObjectStore {
         } catch {
             throw StorageError(.unavailable, "The file store failed.", cause: DescribedError(error))
         }
+    }
+}
+
+extension FileSystemStore.Sidecar.Version {
+    fileprivate init(_ file: FileIdentity) {
+        self.init(size: file.size, modifiedSeconds: file.modifiedSeconds, modifiedNanoseconds: file.modifiedNanoseconds)
     }
 }
 

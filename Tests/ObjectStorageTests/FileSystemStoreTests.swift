@@ -48,6 +48,42 @@ import Testing
         #expect(try await store.head(try ObjectKey("thumbnail/users/42/other.jpg")) == nil)
     }
 
+    /// A reader between a replacing put's two renames finds the new sidecar beside the old body: it must not
+    /// serve the old bytes under the new ETag and fingerprint (a CDN would keep them as current).
+    @Test func theOldBodyIsNeverReadWithTheNewMetadata() async throws {
+        let key = try ObjectKey("thumbnail/users/42/me.jpg")
+        let body = folder.appendingPathComponent(key.rawValue).path
+        let aside = folder.appendingPathComponent("old-body").path
+        try await store.put(
+            key, [UInt8](repeating: 1, count: 100),
+            options: PutOptions(contentType: "image/webp", userMetadata: ["v": "1"]))
+        #expect(link(body, aside) == 0)
+        let new = try await store.put(
+            key, [UInt8](repeating: 2, count: 100),
+            options: PutOptions(contentType: "image/webp", userMetadata: ["v": "2"]))
+        #expect(try await store.head(key)?.userMetadata == ["v": "2"])
+        #expect(rename(aside, body) == 0, "the old body back in place under the new sidecar")
+
+        let object = try #require(try await FileSystemStore(root: folder).get(key, maxBytes: 1000))
+        #expect(object.body == [UInt8](repeating: 1, count: 100))
+        #expect(object.metadata.etag != new.etag && object.metadata.userMetadata.isEmpty, "read as put by hand")
+        #expect(try await store.head(key)?.userMetadata.isEmpty == true, "the cached pair is not reused either")
+    }
+
+    /// Sidecars written before they named their body's version are still trusted.
+    @Test func anOlderSidecarWithoutTheBodysVersionIsRead() async throws {
+        let key = try ObjectKey("thumbnail/a.jpg")
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("thumbnail"), withIntermediateDirectories: true)
+        try Data([1, 2, 3]).write(to: folder.appendingPathComponent(key.rawValue))
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent(".rendition/meta/thumbnail"), withIntermediateDirectories: true)
+        try Data(#"{"contentType":"image/webp","etag":"\"abc\"","userMetadata":{"v":"1"}}"#.utf8).write(
+            to: folder.appendingPathComponent(".rendition/meta/thumbnail/a.jpg.json"))
+        let metadata = try #require(try await store.head(key))
+        #expect(metadata.etag == "\"abc\"" && metadata.userMetadata == ["v": "1"])
+    }
+
     @Test func filesPutByHandGetAGuessedTypeAndAnETag() async throws {
         let jpeg: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0] + [UInt8](repeating: 1, count: 100)
         try FileManager.default.createDirectory(
