@@ -171,9 +171,7 @@ public struct FileSystemStore: ObjectStore {
             var failures: [DeleteFailure] = []
             for key in keys {
                 do throws(StorageError) {
-                    let path = try spelledPath(of: key)
-                    _ = try location(of: key)
-                    if unlink(path) != 0, errno != ENOENT {
+                    if unlink(try location(of: key).path) != 0, errno != ENOENT {
                         throw StorageError(.unavailable, "Cannot delete \(key).", cause: Errno(errno))
                     }
                     if unlink(sidecarLocation(of: key).path) != 0, errno != ENOENT {

@@ -54,6 +54,7 @@ public struct OriginalEvents: Sendable {
     public func handle(_ event: S3Event, logger: Logger) async throws(HTTPEvent.Malformed) -> Outcome {
         var outcome = Outcome()
         var originals: [ObjectKey] = []
+        let base = prefix.isEmpty ? "" : prefix + "/"
         for record in event.records {
             guard record.bucket == bucket else {
                 logger.warning("ignored an S3 event for another bucket", metadata: ["bucket": "\(record.bucket)"])
@@ -65,7 +66,6 @@ public struct OriginalEvents: Sendable {
                 outcome.ignored += 1
                 continue
             }
-            let base = prefix.isEmpty ? "" : prefix + "/"
             guard record.key.hasPrefix(base) else {
                 logger.warning("ignored an S3 event outside the originals' prefix", metadata: ["key": "\(record.key)"])
                 outcome.ignored += 1

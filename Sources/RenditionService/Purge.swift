@@ -1,6 +1,7 @@
 public import Foundation
 public import ObjectStorage
 public import RenditionCore
+internal import Synchronization
 
 /// Which renditions a purge removes.
 public enum PurgeSelector: Sendable, Equatable {
@@ -77,6 +78,7 @@ public struct Purger: Sendable {
     ) async -> PurgeReport {
         var report = PurgeReport()
         var continuation: String?
+        let originals = OriginalETags()
         repeat {
             let page: ListPage
             do {
@@ -88,7 +90,7 @@ public struct Purger: Sendable {
                 break
             }
             continuation = page.continuation
-            let (selected, failures) = await select(selector, page)
+            let (selected, failures) = await select(selector, page, originals)
             report.examined += selector.isKey ? page.folders.count : page.objects.count
             report.failures += failures
             if dryRun {
@@ -115,7 +117,9 @@ public struct Purger: Sendable {
     }
 
     /// The renditions of one listing page the selector picks, and those it could not decide about.
-    private func select(_ selector: PurgeSelector, _ page: ListPage) async -> ([PurgeItem], [DeleteFailure]) {
+    private func select(_ selector: PurgeSelector, _ page: ListPage, _ originals: OriginalETags) async -> (
+        [PurgeItem], [DeleteFailure]
+    ) {
         switch selector {
         case .preset, .all:
             return (page.objects.map { PurgeItem(key: $0.key, size: $0.size, reason: "selected") }, [])
@@ -126,13 +130,13 @@ public struct Purger: Sendable {
             }
         case .stale:
             return await decide(page.objects.map(\.key)) { key throws(StorageError) in
-                try await staleItem(key)
+                try await staleItem(key, originals)
             }
         }
     }
 
     /// The rendition at `key` if it is stale, with the reason; `nil` if it is current or not a rendition.
-    private func staleItem(_ key: ObjectKey) async throws(StorageError) -> PurgeItem? {
+    private func staleItem(_ key: ObjectKey, _ originals: OriginalETags) async throws(StorageError) -> PurgeItem? {
         let parts = key.rawValue.split(separator: "/", maxSplits: 1)
         guard parts.count == 2, let originalKey = try? ObjectKey(String(parts[1])) else { return nil }
         guard let rendition = try await renditions.head(key) else { return nil }
@@ -141,8 +145,8 @@ public struct Purger: Sendable {
         if rendition.userMetadata[RenditionMetadataKey.fingerprint] != plan.fingerprint {
             return item("preset changed")
         }
-        guard let original = try await source.head(originalKey) else { return item("original deleted") }
-        if rendition.userMetadata[RenditionMetadataKey.originalETag] != original.etag {
+        guard let etag = try await originals.etag(of: originalKey, in: source) else { return item("original deleted") }
+        if rendition.userMetadata[RenditionMetadataKey.originalETag] != etag {
             return item("original replaced")
         }
         return nil
@@ -187,5 +191,23 @@ extension PurgeSelector {
     var isKey: Bool {
         if case .key = self { return true }
         return false
+    }
+}
+
+/// Originals' ETags looked up during one stale purge: every preset's rendition of an original asks for the same
+/// one, so each original is read once rather than once per preset. Bounded: when full it starts again empty.
+final class OriginalETags: Sendable {
+    static let capacity = 100_000
+    /// `nil` for an original that is gone.
+    private let known = Mutex<[ObjectKey: String?]>([:])
+
+    func etag(of key: ObjectKey, in source: any ObjectStore) async throws(StorageError) -> String? {
+        if let found = known.withLock({ $0[key] }) { return found }
+        let etag = try await source.head(key)?.etag
+        known.withLock { known in
+            if known.count >= Self.capacity { known.removeAll(keepingCapacity: true) }
+            known[key] = etag
+        }
+        return etag
     }
 }

@@ -16,6 +16,21 @@ func snapshot(_ folder: URL) throws -> [String: Int] {
     return files
 }
 
+/// Runs `purge --stale --dry-run --json` in `workspace` and expects the three stale renditions of the freshness
+/// tests (avatar's quality changed, original users/43/me.jpg replaced), each with its reason.
+func expectStaleDryRun(in workspace: Workspace, environment: [String: String] = [:]) throws {
+    let dry = try CLI.run(["purge", "--stale", "--dry-run", "--json"], in: workspace.url, environment: environment)
+    #expect(dry.status == 0, "\(dry.stderr)")
+    let report = try #require(try JSONSerialization.jsonObject(with: Data(dry.stdout.utf8)) as? [String: Any])
+    let listed = (report["purged"] as? [[String: Any]] ?? []).map { "\($0["key"]!) \($0["reason"]!)" }
+    #expect(
+        listed == [
+            "avatar/users/42/me.jpg preset changed", "avatar/users/43/me.jpg preset changed",
+            "thumbnail/users/43/me.jpg original replaced",
+        ])
+    #expect(report["dryRun"] as? Bool == true && report["renditions"] as? Int == 3)
+}
+
 /// A workspace whose folder stores hold renditions of `originals` by `presets`, rendered through a real server.
 func renderedWorkspace(
     originals: [String] = ["users/42/me.jpg", "users/43/me.jpg"], presets: [String] = ["thumbnail", "avatar"]
@@ -89,16 +104,7 @@ func renderedWorkspace(
         let data = workspace.url.appendingPathComponent("data")
         let before = try snapshot(data)
 
-        let dry = try CLI.run(["purge", "--stale", "--dry-run", "--json"], in: workspace.url)
-        #expect(dry.status == 0, "\(dry.stderr)")
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(dry.stdout.utf8)) as? [String: Any])
-        let listed = (report["purged"] as? [[String: Any]] ?? []).map { "\($0["key"]!) \($0["reason"]!)" }
-        #expect(
-            listed == [
-                "avatar/users/42/me.jpg preset changed", "avatar/users/43/me.jpg preset changed",
-                "thumbnail/users/43/me.jpg original replaced",
-            ])
-        #expect(report["dryRun"] as? Bool == true && report["renditions"] as? Int == 3)
+        try expectStaleDryRun(in: workspace)
         #expect(try snapshot(data) == before, "a dry run changes nothing")
 
         let run = try CLI.run(["purge", "--stale"], in: workspace.url)
