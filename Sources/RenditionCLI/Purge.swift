@@ -102,7 +102,7 @@ struct Purge: AsyncParsableCommand {
         if json {
             print(
                 jsonDocument(
-                    report, selector: selector, invalidator: invalidator, invalidation: invalidation,
+                    report, invalidator: invalidator, invalidation: invalidation,
                     invalidationError: invalidationError))
         } else {
             for item in report.purged {
@@ -174,7 +174,7 @@ struct Purge: AsyncParsableCommand {
     }
 
     func jsonDocument(
-        _ report: PurgeReport, selector: PurgeSelector, invalidator: CloudFrontInvalidator?,
+        _ report: PurgeReport, invalidator: CloudFrontInvalidator?,
         invalidation: (id: String, paths: [String])?, invalidationError: StorageError?
     ) -> String {
         func error(_ error: StorageError) -> [String: Any] { ["code": error.code.rawValue, "message": error.message] }
