@@ -72,6 +72,7 @@ struct Plan: AsyncParsableCommand {
         text += "\(plan.hints.randomAccess ? "random" : "sequential") access, failOn=\(plan.hints.failOn.rawValue)\n"
         text += "cache: \(plan.cacheControl)\n"
         text += "limits: maxInputPixels \(Quantity.describe(count: plan.maxInputPixels))\n"
+        text += renditions(plan, outcome?.info)
         guard let outcome else { return text }
 
         text += "\ninput \(outcome.path)\n"
@@ -104,12 +105,54 @@ struct Plan: AsyncParsableCommand {
         return text
     }
 
+    /// Every URL the preset answers and the formats each can be, with their size for `info` when given.
+    func renditions(_ plan: PipelinePlan, _ info: InputInfo?) -> String {
+        var text = "\nrenditions ({key} is the original's key"
+        text += plan.negotiates ? "; the format is the first of these the client's Accept names):\n" : "):\n"
+        for size in plan.variants.sizes {
+            let forms = plan.allForms.filter { $0.form.size == size }
+            guard let first = forms.first else { continue }
+            let url = "/\(first.form.publicSegment(preset: plan.name))/{key}"
+            var line =
+                "  \(url.padding(24)) \(forms.map { $0.form.format ?? $0.output.fileExtension }.joined(separator: " | "))"
+            if plan.negotiates {
+                line +=
+                    "  (stored as \(forms.map { "\($0.form.segment(preset: plan.name))/" }.joined(separator: ", ")))"
+            }
+            if let info, let geometry = first.predict(for: info).steps.last {
+                line += "  → \(geometry.width)×\(geometry.height)"
+                if first.isCapped(for: info) { line += " (capped: enlarge: false)" }
+            }
+            text += line + "\n"
+        }
+        return text
+    }
+
     func describeJSON(_ plan: PipelinePlan, _ outcome: Outcome?) -> JSONValue {
         var pairs: [(String, JSONValue)] = [
             ("preset", .string(plan.name)),
             ("source", .string(plan.source)),
             ("description", plan.summary.map(JSONValue.string) ?? .null),
             ("fingerprint", .string(plan.fingerprint)),
+            (
+                "renditions",
+                .array(
+                    plan.allForms.map { form in
+                        var pairs: [(String, JSONValue)] = [
+                            ("url", .string("/\(form.form.publicSegment(preset: plan.name))/{key}")),
+                            ("key", .string("\(form.form.segment(preset: plan.name))/{key}")),
+                            ("mediaType", .string(form.output.mediaType)),
+                            ("fingerprint", .string(form.fingerprint)),
+                        ]
+                        if let info = outcome?.info, let geometry = form.predict(for: info).steps.last {
+                            pairs += [
+                                ("width", .int(geometry.width)), ("height", .int(geometry.height)),
+                                ("capped", .bool(form.isCapped(for: info))),
+                            ]
+                        }
+                        return .object(pairs)
+                    })
+            ),
             (
                 "stages",
                 .array(

@@ -12,8 +12,8 @@ struct Rendition: AsyncParsableCommand {
             `rendition preview`.
             """,
         subcommands: [
-            Serve.self, Purge.self, Validate.self, Plan.self, Run.self, Preview.self, Stages.self, Schema.self,
-            Sample.self,
+            Serve.self, Purge.self, Validate.self, Plan.self, Run.self, Srcset.self, Preview.self, Stages.self,
+            Schema.self, Sample.self,
         ]
     )
 }

@@ -202,3 +202,15 @@ extension PipelinePlan {
         )
     }
 }
+
+extension PipelinePlan {
+    /// Whether the stage that sets the output size (resize) stops short of it for `input`, on both sides it
+    /// sets: `enlarge: false` holding a variant at the original's size.
+    public func isCapped(for input: InputInfo) -> Bool {
+        guard let anchor = transforms.firstIndex(where: { $0.stage.outputSize != nil }),
+            let size = transforms[anchor].stage.outputSize
+        else { return false }
+        let geometry = predict(for: input).steps[anchor]
+        return (size.width.map { geometry.width < $0 } ?? true) && (size.height.map { geometry.height < $0 } ?? true)
+    }
+}

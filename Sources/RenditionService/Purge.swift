@@ -27,11 +27,13 @@ public struct PurgeItem: Sendable, Hashable {
     public var preset: String { RenditionForm.split(String(key.rawValue.prefix { $0 != "/" })).preset }
 
     /// The public path a CDN caches it under: `/` and each segment percent-encoded.
-    public var publicPath: String {
-        "/"
-            + key.rawValue.split(separator: "/", omittingEmptySubsequences: false).map {
-                $0.addingPercentEncoding(withAllowedCharacters: Self.segmentAllowed) ?? String($0)
-            }.joined(separator: "/")
+    public var publicPath: String { "/" + Self.percentEncoded(key.rawValue) }
+
+    /// `path` as a URL path: each `/`-separated segment percent-encoded.
+    public static func percentEncoded(_ path: String) -> String {
+        path.split(separator: "/", omittingEmptySubsequences: false).map {
+            $0.addingPercentEncoding(withAllowedCharacters: segmentAllowed) ?? String($0)
+        }.joined(separator: "/")
     }
 
     private static let segmentAllowed = CharacterSet.urlPathAllowed.subtracting(CharacterSet(charactersIn: "/%?#"))
