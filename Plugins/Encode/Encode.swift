@@ -301,6 +301,12 @@ public struct Encode: OutputStage {
             if !keep.contains(.icc) { unwanted.insert(WebPChunks.icc) }
             return WebPChunks.removing(unwanted, from: bytes)
         case .avif(let quality, let lossless, let effort, let subsampling):
+            guard VipsRuntime.hasOperation("heifsave_buffer") else {
+                throw RenditionError(
+                    .internal,
+                    "This libvips cannot write AVIF: its HEIF module (vips-heif.so) did not load. Install libvips' HEIF support, or take avif out of the preset's candidates."
+                )
+            }
             // libheif encodes from a whole picture too; computing it first keeps a corrupt original's
             // failure in libvips' copy, before the encoder holds anything.
             return try output.copiedToMemory().avifData(

@@ -95,8 +95,12 @@ static inline int rv_init(const char *argv0, int concurrency) {
         g_setenv("VIPSHOME", "/nonexistent/rendition-loads-only-the-heif-module", TRUE);
     if (vips_init(argv0) != 0)
         return -1;
-    if (own_modules)
+    if (own_modules) {
+        // A child process (the tests' CLI runs, git under `preview --base`) would inherit the pointer as a
+        // VIPSHOME the user set, find no module, and lose HEIF, so AVIF output with it.
+        g_unsetenv("VIPSHOME");
         rv_load_heif_module();
+    }
     vips_cache_set_max(0);
     vips_cache_set_max_mem(0);
     vips_cache_set_max_files(0);

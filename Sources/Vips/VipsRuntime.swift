@@ -3,12 +3,7 @@ internal import CVips
 /// Process-wide libvips state: start-up with Rendition's safety settings, and per-job cleanup.
 public enum VipsRuntime {
     private static let started: Result<Void, VipsError> = {
-        let inherited = getenv("VIPSHOME").map { String(cString: $0) }
         let result = rv_init("rendition", 1)
-        // libvips sets VIPSHOME to the prefix it guessed. A child process (the tests' CLI runs) would inherit
-        // it and look for libvips' modules under that prefix instead of where they are installed, and lose
-        // HEIF, so AVIF output with it: the variable goes back to what it was.
-        if let inherited { setenv("VIPSHOME", inherited, 1) } else { unsetenv("VIPSHOME") }
         if result != 0 { return .failure(lastError("vips_init")) }
         return .success(())
     }()
@@ -21,6 +16,12 @@ public enum VipsRuntime {
     /// can never be reached.
     public static func start() throws(VipsError) {
         try started.get()
+    }
+
+    /// Whether libvips has the operation `name`: savers in a module (HEIF's, so AVIF's) are there only when
+    /// the module loaded.
+    public static func hasOperation(_ name: String) -> Bool {
+        (try? start()) != nil && vips_type_find("VipsOperation", name) != 0
     }
 
     /// Ends a unit of work on the calling thread: frees libvips' per-thread buffers. Call it at the end

@@ -171,6 +171,25 @@ final class Stack {
 }
 
 @Suite(.serialized) struct EndToEndTests {
+    /// A libvips whose HEIF module did not load (a package that left it out) cannot write AVIF: that render
+    /// is a 500 `internal` that says so, nothing is stored, and the preset's other formats still render.
+    @Test func anAVIFEncodeThatFailsStoresNothingAndTheServiceKeepsServing() throws {
+        let workspace = try Workspace()
+        var environment = ProcessInfo.processInfo.environment
+        environment["VIPSHOME"] = workspace.url.appendingPathComponent("no-libvips-here").path
+        let server = try ServeProcess(in: workspace.url, environment: environment)
+        defer { server.stop() }
+        let failed = try Curl.get("\(server.base)/_render/card@avif/sample.jpg")
+        #expect(failed.status == 500 && failed.header("Cache-Control") == "no-store")
+        let body = String(decoding: failed.body, as: UTF8.self)
+        #expect(body.contains("\"internal\"") && body.contains("cannot write AVIF"), "\(body)")
+        let stored = workspace.url.appendingPathComponent("data/renditions/card@avif/sample.jpg")
+        #expect(!FileManager.default.fileExists(atPath: stored.path))
+        #expect(try Curl.get("\(server.base)/_render/card@webp/sample.jpg").status == 301)
+        let hit = try Curl.get("\(server.base)/card/sample.jpg", headers: ["Accept: image/webp,*/*"])
+        #expect(hit.status == 200 && hit.header("Content-Type") == "image/webp")
+    }
+
     /// Real browsers' `Accept` headers through nginx to the shipped `card` preset (`format: auto`): each gets
     /// the format it decodes, and nginx keeps one entry per (variant, format), never one per header.
     @Test func negotiatedRenditionsThroughTheCDN() throws {
