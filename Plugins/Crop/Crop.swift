@@ -38,6 +38,12 @@ public struct Crop: TransformStage {
     let target: Target
     let gravity: Gravity
 
+    /// A box in pixels scales with a size variant; a fraction or an aspect ratio already does.
+    public func scalesWithOutput(_ option: String) -> Bool {
+        guard case .box(_, _, _, _, let fractional) = target, !fractional else { return false }
+        return [Self.left.name, Self.top.name, Self.width.name, Self.height.name].contains(option)
+    }
+
     public init(options: StageOptions) throws {
         gravity = options[Self.gravity]
         let fractional = options[Self.unit] == .fraction

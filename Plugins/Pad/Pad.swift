@@ -36,6 +36,10 @@ public struct Pad: TransformStage {
     /// The colour written in the file, or `nil` to choose from the image's alpha.
     let background: Color?
 
+    public func scalesWithOutput(_ option: String) -> Bool {
+        [Self.width.name, Self.height.name, Self.margin.name].contains(option)
+    }
+
     public init(options: StageOptions) throws {
         gravity = options[Self.gravity]
         background = options[Self.background]

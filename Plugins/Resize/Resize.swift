@@ -72,6 +72,10 @@ public struct Resize: TransformStage {
         }
     }
 
+    public var outputSize: (width: Int?, height: Int?)? { (width, height) }
+
+    public func scalesWithOutput(_ option: String) -> Bool { option == Self.width.name || option == Self.height.name }
+
     public func contribute(to hints: inout LoadHints) {
         hints.shrinkOnLoad = true
         if fit == .cover, gravity.isSmart { hints.randomAccess = true }

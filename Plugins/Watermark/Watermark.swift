@@ -48,6 +48,8 @@ public struct Watermark: FilterStage {
     let width: Double
     public let contentDigest: String?
 
+    public func scalesWithOutput(_ option: String) -> Bool { option == Self.margin.name }
+
     public init(options: StageOptions) throws {
         gravity = options[Self.gravity]
         margin = options[Self.margin]

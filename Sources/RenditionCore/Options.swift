@@ -18,6 +18,9 @@ public enum OptionKind: Sendable, Hashable {
     /// The name of a file in a folder the stage chooses: no folder part (`/` or `\`), no `..`, no leading
     /// dot, no control characters, so a pipeline file can never name a path outside that folder.
     case fileName
+    /// A mapping of options of its own (an output format's settings under `format: auto`), checked against
+    /// `specs` exactly like a stage's; read with ``StageOptions/subscript(_:)-(StageSection)``.
+    case section([OptionSpec])
 
     /// The expectation in an error message: `a positive integer`, `one of inside, cover`.
     public var expectation: String {
@@ -33,10 +36,11 @@ public enum OptionKind: Sendable, Hashable {
             return "a number from \(format(min)) to \(format(max))"
         case .boolean: return "true or false"
         case .choice(let words): return "one of \(words.joined(separator: ", "))"
-        case .choices(let words): return "a list of \(words.joined(separator: ", "))"
+        case .choices(let words): return "a list of \(words.joined(separator: ", ")), each at most once"
         case .color: return "a colour such as \"#ffffff\", \"#fff\" or \"white\""
         case .aspectRatio: return "an aspect ratio such as \"16:9\""
         case .fileName: return "a file name such as \"logo.png\" (no folders, no leading dot)"
+        case .section(let specs): return "a mapping of \(specs.map(\.name).joined(separator: ", "))"
         }
     }
 
@@ -52,6 +56,7 @@ public enum OptionKind: Sendable, Hashable {
         case .color: "colour"
         case .aspectRatio: "ratio W:H"
         case .fileName: "file name"
+        case .section(let specs): "{\(specs.map(\.name).joined(separator: ", "))}"
         }
     }
 
@@ -120,6 +125,8 @@ public enum OptionValue: Sendable, Hashable, CustomStringConvertible {
     case boolean(Bool)
     case string(String)
     case list([String])
+    /// A section's written options (``OptionKind/section(_:)``).
+    case section([String: OptionValue])
 
     /// The canonical text of the value, used in plans, docs and fingerprints.
     public var description: String {
@@ -129,6 +136,8 @@ public enum OptionValue: Sendable, Hashable, CustomStringConvertible {
         case .boolean(let value): String(value)
         case .string(let value): value
         case .list(let items): "[\(items.joined(separator: ", "))]"
+        case .section(let values):
+            "{\(values.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))}"
         }
     }
 
@@ -181,6 +190,7 @@ public struct StageOptions: Sendable {
     public let location: SpecLocation
     private let specs: [OptionSpec]
     private let explicit: [String: (value: OptionValue, location: SpecLocation)]
+    private let sections: [String: StageOptions]
 
     /// Checks `node` (the value of a stage entry) against `specs`, collecting every problem.
     public static func parse(stage: String, specs: [OptionSpec], node: SpecNode) -> Result<
@@ -188,6 +198,7 @@ public struct StageOptions: Sendable {
     > {
         var problems: [PipelineProblem] = []
         var explicit: [String: (OptionValue, SpecLocation)] = [:]
+        var sections: [String: StageOptions] = [:]
         var written: Set<String> = []
         let entries: [SpecEntry]
         switch node {
@@ -210,6 +221,15 @@ public struct StageOptions: Sendable {
                 continue
             }
             written.insert(entry.key)
+            if case .section(let inner) = spec.kind {
+                switch parse(stage: "\(stage).\(entry.key)", specs: inner, node: entry.value) {
+                case .failure(let found): problems += found.problems
+                case .success(let nested):
+                    sections[spec.name] = nested
+                    explicit[spec.name] = (.section(nested.explicitValues), entry.value.location)
+                }
+                continue
+            }
             let raw: RawOption
             switch entry.value {
             case .scalar(let text, _): raw = .scalar(text)
@@ -233,7 +253,8 @@ public struct StageOptions: Sendable {
                 PipelineProblem(node.location, "\(stage).\(spec.name)", "missing; expected \(spec.kind.expectation)"))
         }
         if !problems.isEmpty { return .failure(PipelineProblems(problems)) }
-        return .success(StageOptions(stage: stage, location: node.location, specs: specs, explicit: explicit))
+        return .success(
+            StageOptions(stage: stage, location: node.location, specs: specs, explicit: explicit, sections: sections))
     }
 
     /// Checks options given in code (tests, tools), as if they had been written at `location`.
@@ -243,25 +264,65 @@ public struct StageOptions: Sendable {
         values: [String: OptionValue],
         location: SpecLocation = SpecLocation(file: "<code>", line: 1, column: 1)
     ) -> Result<StageOptions, PipelineProblems> {
-        let entries = values.sorted { $0.key < $1.key }.map { key, value -> SpecEntry in
-            let node: SpecNode =
-                switch value {
-                case .list(let items): .sequence(items.map { .scalar($0, location) }, location)
-                default: .scalar(value.description, location)
-                }
-            return SpecEntry(key: key, keyLocation: location, value: node)
+        let entries = values.sorted { $0.key < $1.key }.map { key, value in
+            SpecEntry(key: key, keyLocation: location, value: node(value, at: location))
         }
         return parse(stage: stage, specs: specs, node: .mapping(entries, location))
     }
 
+    /// `value` as a file would have written it.
+    private static func node(_ value: OptionValue, at location: SpecLocation) -> SpecNode {
+        switch value {
+        case .list(let items): .sequence(items.map { .scalar($0, location) }, location)
+        case .section(let values):
+            .mapping(
+                values.sorted { $0.key < $1.key }.map {
+                    SpecEntry(key: $0.key, keyLocation: location, value: node($0.value, at: location))
+                }, location)
+        default: .scalar(value.description, location)
+        }
+    }
+
     private init(
         stage: String, location: SpecLocation, specs: [OptionSpec],
-        explicit: [String: (value: OptionValue, location: SpecLocation)]
+        explicit: [String: (value: OptionValue, location: SpecLocation)], sections: [String: StageOptions]
     ) {
         self.stage = stage
         self.location = location
         self.specs = specs
         self.explicit = explicit
+        self.sections = sections
+    }
+
+    /// The options of a section (``OptionKind/section(_:)``): as written, or none (every default) when absent.
+    public subscript(_ section: StageSection) -> StageOptions {
+        precondition(
+            specs.contains { $0.name == section.spec.name }, "\(stage) reads undeclared section \(section.name)")
+        guard case .section(let inner) = section.spec.kind else { preconditionFailure("\(section.name) is no section") }
+        return sections[section.spec.name]
+            ?? StageOptions(
+                stage: "\(stage).\(section.name)", location: location, specs: inner, explicit: [:], sections: [:])
+    }
+
+    /// The options written in the file, by name.
+    var explicitValues: [String: OptionValue] { explicit.mapValues(\.value) }
+
+    /// These options with `values` in place of what was written or defaulted, each checked against its kind
+    /// and kept at the written option's location (a size variant's scaled sizes). `nil` names the first
+    /// value its kind refuses, with the expectation.
+    public func replacing(_ values: [String: OptionValue]) -> Result<StageOptions, PipelineProblem> {
+        var replaced = explicit
+        for (name, value) in values {
+            guard let spec = specs.first(where: { $0.name == name }) else {
+                preconditionFailure("\(stage) has no option \(name)")
+            }
+            guard let checked = spec.kind.coerce(value.raw) else {
+                return .failure(problem(name, "expected \(spec.kind.expectation), got \(value)"))
+            }
+            replaced[name] = (checked, explicit[name]?.location ?? location)
+        }
+        return .success(
+            StageOptions(stage: stage, location: location, specs: specs, explicit: replaced, sections: sections))
     }
 
     /// The value of `option`: as written, else its declared default.
@@ -294,8 +355,12 @@ public struct StageOptions: Sendable {
     }
 
     /// Every option with a value (written or default), in declaration order: what the stage will do.
-    public var resolved: [(name: String, value: OptionValue)] {
-        specs.compactMap { spec in value(spec.name).map { (spec.name, $0) } }
+    public var resolved: [(name: String, value: OptionValue)] { resolved(filling: { _ in nil }) }
+
+    /// ``resolved``, with `defaults` giving the value of options that have neither a written value nor a
+    /// declared default (one the stage derives from other options, such as AVIF's quality).
+    public func resolved(filling defaults: (String) -> OptionValue?) -> [(name: String, value: OptionValue)] {
+        specs.compactMap { spec in (value(spec.name) ?? defaults(spec.name)).map { (spec.name, $0) } }
     }
 
     func problem(_ name: String?, _ message: String) -> PipelineProblem {
@@ -331,6 +396,22 @@ public protocol DeclaredOption: Sendable {
 }
 
 extension StageOption: DeclaredOption {}
+
+extension OptionSpec: DeclaredOption {
+    public var spec: OptionSpec { self }
+}
+
+/// A section option, declared once: a mapping of options of its own (``OptionKind/section(_:)``), such as
+/// `avif: {quality: 55}` under `format: auto`. A stage reads it with `options[Self.someSection]`.
+public struct StageSection: DeclaredOption {
+    public let spec: OptionSpec
+
+    public init(_ name: String, options: [OptionSpec], help: String) {
+        spec = OptionSpec(name, .section(options), help: help)
+    }
+
+    public var name: String { spec.name }
+}
 
 extension OptionSpec {
     /// The specs of `options`, in the order given: a stage's ``Stage/options``.
@@ -413,6 +494,22 @@ extension StageOption {
                 name, .choices(Element.allCases.map(\.rawValue)), default: .list(value.map(\.rawValue)), help: help)
         ) {
             if case .list(let words) = $0 { Set(words.compactMap(Element.init(rawValue:))) } else { Set(value) }
+        }
+    }
+}
+
+extension StageOption {
+    /// Cases of `Element` in the order written, each at most once, reading as `default` when absent.
+    public static func list<Element>(_ name: String, default value: [Element], help: String) -> Self
+    where
+        Value == [Element], Element: CaseIterable & RawRepresentable & Hashable & Sendable,
+        Element.RawValue == String
+    {
+        Self(
+            OptionSpec(
+                name, .choices(Element.allCases.map(\.rawValue)), default: .list(value.map(\.rawValue)), help: help)
+        ) {
+            if case .list(let words) = $0 { words.compactMap(Element.init(rawValue:)) } else { value }
         }
     }
 }

@@ -68,6 +68,8 @@ public struct PlannedStep: Sendable {
 public struct PlannedTransform: Sendable {
     public let step: PlannedStep
     public let stage: any TransformStage
+    /// The checked options the stage was built from, which size variants scale.
+    let options: StageOptions
 }
 
 /// A pipeline file, checked and resolved: immutable, shareable across renders, and fingerprinted.
@@ -91,6 +93,15 @@ public struct PipelinePlan: Sendable {
     /// SHA-256 (hex) of everything that decides the rendition's bytes: stages, resolved options and the
     /// decoder policy. Equal plans render equal bytes; the name, cache and limits do not count.
     public let fingerprint: String
+    /// Which of the preset's renditions this plan makes. A preset's own plan is its base size, in its first
+    /// format when it negotiates.
+    public let form: RenditionForm
+    /// The size variants the preset declares.
+    public let variants: Variants
+    /// The formats the preset chooses from per request, best first (`format: auto`); empty for one format.
+    public let formats: [OutputFormat]
+    /// The plans of the preset's other forms (every size in every format), by form; empty in those plans.
+    let forms: [RenditionForm: PipelinePlan]
 
     /// Every stage, in order, the output stage last.
     public var steps: [PlannedStep] { transforms.map(\.step) + [outputStep] }
@@ -145,7 +156,7 @@ public struct Planner: Sendable {
         self.limits = limits
     }
 
-    static let topLevelKeys = ["description", "stages", "cache", "limits", "input"]
+    static let topLevelKeys = ["description", "stages", "variants", "cache", "limits", "input"]
 
     /// The top-level settings of a file, other than its stages.
     struct Settings {
@@ -154,10 +165,13 @@ public struct Planner: Sendable {
         var maxAge = 1_209_600
         var maxInputPixels: Int
         var failOn = FailOn.warning
+        var variants = Variants()
+        /// Where `variants:` was written, if it was.
+        var variantsLocation: SpecLocation?
     }
 
-    /// A stage built from its entry, with the step it was written as.
-    typealias Built = (step: PlannedStep, stage: any Stage)
+    /// A stage built from its entry, with the step it was written as and the options it was built from.
+    typealias Built = (step: PlannedStep, stage: any Stage, options: StageOptions)
 
     /// Plans the document of preset `name`, read from `source`.
     public func plan(name: String, document: SpecNode, source: String) -> Result<PipelinePlan, PipelineProblems> {
@@ -181,13 +195,125 @@ public struct Planner: Sendable {
         let built = buildStages(items, into: &problems)
         let ordered = checkOrder(built, complete: built.count == items.count, at: stagesLocation, into: &problems)
         guard problems.isEmpty, let ordered else { return .failure(PipelineProblems(problems)) }
-        return .success(
+        let sizes = sizedTransforms(ordered.transforms, settings: settings, into: &problems)
+        guard problems.isEmpty else { return .failure(PipelineProblems(problems)) }
+
+        let (outputStep, output) = ordered.output
+        let outputs: [(format: OutputFormat?, step: PlannedStep, stage: any OutputStage)] =
+            output.candidates.isEmpty
+            ? [(nil, outputStep, output)]
+            : output.candidates.map {
+                (
+                    OutputFormat(token: $0.stage.formatToken, mediaType: $0.stage.mediaType),
+                    PlannedStep(name: outputStep.name, options: $0.options, location: outputStep.location), $0.stage
+                )
+            }
+        let hints = Self.hints(for: built, failOn: settings.failOn)
+        let formats = output.candidates.isEmpty ? [] : outputs.compactMap(\.format)
+        func plan(
+            _ size: RenditionForm.Size, _ transforms: [PlannedTransform],
+            _ output: (format: OutputFormat?, step: PlannedStep, stage: any OutputStage),
+            forms: [RenditionForm: PipelinePlan] = [:]
+        ) -> PipelinePlan {
             PipelinePlan(
-                name: name, summary: settings.summary, source: source, transforms: ordered.transforms,
-                output: ordered.output.stage, outputStep: ordered.output.step,
-                hints: Self.hints(for: built, failOn: settings.failOn),
+                name: name, summary: settings.summary, source: source, transforms: transforms,
+                output: output.stage, outputStep: output.step, hints: hints,
                 maxAge: settings.maxAge, maxInputPixels: settings.maxInputPixels,
-                fingerprint: Self.fingerprint(of: built, failOn: settings.failOn)))
+                fingerprint: Self.fingerprint(
+                    of: transforms.map { ($0.step, $0.stage) } + [(output.step, output.stage)], failOn: settings.failOn),
+                form: RenditionForm(size: size, format: output.format?.token), variants: settings.variants,
+                formats: formats, forms: forms)
+        }
+        var forms: [RenditionForm: PipelinePlan] = [:]
+        for (size, transforms) in sizes {
+            for output in outputs {
+                let made = plan(size, transforms, output)
+                forms[made.form] = made
+            }
+        }
+        let base = forms.removeValue(forKey: RenditionForm(size: .base, format: outputs[0].format?.token))!
+        return .success(plan(.base, base.transforms, outputs[0], forms: forms))
+    }
+
+    /// Phase 4b: the transforms of every size the preset declares, the base first. A variant scales the
+    /// sizes in output pixels (``Stage/scalesWithOutput(_:)``) of every stage from the first one that sets the
+    /// output size; `@{W}w` sets that stage's width to W and scales the rest by W over its width.
+    func sizedTransforms(
+        _ transforms: [PlannedTransform], settings: Settings, into problems: inout [PipelineProblem]
+    ) -> [(RenditionForm.Size, [PlannedTransform])] {
+        let sizes = settings.variants.sizes
+        guard sizes.count > 1, let location = settings.variantsLocation else { return [(.base, transforms)] }
+        guard let anchor = transforms.firstIndex(where: { $0.stage.outputSize != nil }),
+            let size = transforms[anchor].stage.outputSize
+        else {
+            problems.append(
+                PipelineProblem(
+                    location, "variants",
+                    "needs a stage that sets the output size (resize); a variant scales the sizes it sets"))
+            return []
+        }
+        if !settings.variants.widths.isEmpty, size.width == nil {
+            problems.append(
+                PipelineProblem(
+                    location, "variants.widths",
+                    "\(transforms[anchor].step.name) sets no width, so there is none to vary; give it a width, or use densities"
+                ))
+            return []
+        }
+        var result: [(RenditionForm.Size, [PlannedTransform])] = [(.base, transforms)]
+        for variant in sizes.dropFirst() {
+            let factor: Double
+            switch variant {
+            case .base: continue
+            case .width(let width): factor = Double(width) / Double(size.width!)
+            case .density(let density): factor = Double(density)
+            }
+            var scaled = Array(transforms[..<anchor])
+            for transform in transforms[anchor...] {
+                var values: [String: OptionValue] = [:]
+                for (option, value) in transform.options.resolved where transform.stage.scalesWithOutput(option) {
+                    values[option] = Self.scale(value, by: factor)
+                }
+                switch transform.options.replacing(values) {
+                case .failure(let problem):
+                    problems.append(
+                        PipelineProblem(
+                            location, "variants",
+                            "\(variant.suffix.dropFirst()) makes \(problem.path) \(problem.message); lower the variant")
+                    )
+                    return []
+                case .success(let options):
+                    do {
+                        let stage = try type(of: transform.stage).init(options: options)
+                        let step = PlannedStep(
+                            name: transform.step.name,
+                            options: options.resolved(filling: stage.defaultValue(for:)).filter {
+                                stage.applies($0.name)
+                            },
+                            location: transform.step.location)
+                        scaled.append(PlannedTransform(step: step, stage: stage, options: options))
+                    } catch {
+                        problems.append(
+                            PipelineProblem(
+                                location, "variants",
+                                "\(variant.suffix.dropFirst()) does not plan: \(error); lower the variant"))
+                        return []
+                    }
+                }
+            }
+            result.append((variant, scaled))
+        }
+        return result
+    }
+
+    /// `value` times `factor`, in whole pixels when it was whole.
+    static func scale(_ value: OptionValue, by factor: Double) -> OptionValue {
+        switch value {
+        case .integer(let pixels): .integer(Int((Double(pixels) * factor).rounded()))
+        case .number(let pixels):
+            pixels == pixels.rounded() ? .number((pixels * factor).rounded()) : .number(pixels * factor)
+        default: value
+        }
     }
 
     /// Phase 1: the document's top-level keys. `nil` when the document is not a mapping at all.
@@ -216,6 +342,28 @@ public struct Planner: Sendable {
                 }
             case "stages":
                 settings.stages = entry.value
+            case "variants":
+                settings.variantsLocation = entry.keyLocation
+                readSection(entry, keys: ["widths", "densities"], into: &problems) { key, node in
+                    let widths = key == "widths"
+                    let range = widths ? Variants.widthRange : Variants.densityRange
+                    let most = widths ? Variants.maxWidths : Variants.maxDensities
+                    let expectation =
+                        "a list of at most \(most) \(widths ? "widths" : "densities"), each a whole number from \(range.lowerBound) to \(range.upperBound)"
+                    guard case .sequence(let items, _) = node, !items.isEmpty, items.count <= most else {
+                        return "expected \(expectation), got \(node.found)\(node.count.map { " of \($0)" } ?? "")"
+                    }
+                    var values: [Int] = []
+                    for item in items {
+                        guard case .scalar(let text, _) = item, let value = Int(text), range.contains(value) else {
+                            return "expected \(expectation), got \(item.found)"
+                        }
+                        guard !values.contains(value) else { return "lists \(value) twice; keep one" }
+                        values.append(value)
+                    }
+                    if widths { settings.variants.widths = values } else { settings.variants.densities = values }
+                    return nil
+                }
             case "cache":
                 readSection(entry, keys: ["maxAge"], into: &problems) { key, node in
                     guard case .scalar(let text, _) = node, let seconds = Quantity.seconds(text) else {
@@ -280,8 +428,9 @@ public struct Planner: Sendable {
             case .success(let options):
                 do {
                     let stage = try type.init(options: options)
-                    let resolved = options.resolved.filter { stage.applies($0.name) }
-                    built.append((PlannedStep(name: entry.key, options: resolved, location: entry.keyLocation), stage))
+                    let resolved = options.resolved(filling: stage.defaultValue(for:)).filter { stage.applies($0.name) }
+                    built.append(
+                        (PlannedStep(name: entry.key, options: resolved, location: entry.keyLocation), stage, options))
                 } catch let problem as PipelineProblem {
                     problems.append(problem)
                 } catch let found as PipelineProblems {
@@ -303,7 +452,7 @@ public struct Planner: Sendable {
         var transforms: [PlannedTransform] = []
         var output: (step: PlannedStep, stage: any OutputStage)?
         var after: TransformRole?
-        for (position, (step, stage)) in built.enumerated() {
+        for (position, (step, stage, options)) in built.enumerated() {
             if let stage = stage as? any OutputStage {
                 if output != nil {
                     problems.append(
@@ -330,7 +479,7 @@ public struct Planner: Sendable {
                 } else if after == nil {
                     after = role
                 }
-                transforms.append(PlannedTransform(step: step, stage: stage))
+                transforms.append(PlannedTransform(step: step, stage: stage, options: options))
             }
         }
         if output == nil, complete {
@@ -348,12 +497,12 @@ public struct Planner: Sendable {
     static func hints(for built: [Built], failOn: FailOn) -> LoadHints {
         var hints = LoadHints()
         hints.failOn = failOn
-        for (_, stage) in built { stage.contribute(to: &hints) }
+        for (_, stage, _) in built { stage.contribute(to: &hints) }
         return hints
     }
 
     /// Phase 5: the fingerprint, over the canonical text of the decoder policy and every resolved step.
-    static func fingerprint(of built: [Built], failOn: FailOn) -> String {
+    static func fingerprint(of built: [(step: PlannedStep, stage: any Stage)], failOn: FailOn) -> String {
         var canonical = "rendition-plan/2\ninput failOn=\(failOn.rawValue)\n"
         for (step, stage) in built {
             canonical += "stage \(step.name)"

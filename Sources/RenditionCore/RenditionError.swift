@@ -22,6 +22,8 @@ public struct RenditionErrorCode: ErrorCode {
     public static let deadlineExceeded = Self("deadline_exceeded")
     /// No preset has this name.
     public static let unknownPreset = Self("unknown_preset")
+    /// The URL names a size or format the preset does not declare (`/card@333w/…`); nothing is rendered.
+    public static let unknownVariant = Self("unknown_variant")
     /// A pipeline file does not plan.
     public static let invalidPipeline = Self("invalid_pipeline")
     /// A bug or an environment failure; details are in the logs.

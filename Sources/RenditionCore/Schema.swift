@@ -60,6 +60,7 @@ extension OptionValue {
         case .boolean(let value): .bool(value)
         case .string(let value): .string(value)
         case .list(let items): .array(items.map(JSONValue.string))
+        case .section(let values): .object(values.sorted { $0.key < $1.key }.map { ($0.key, $0.value.json) })
         }
     }
 }
@@ -109,6 +110,13 @@ public enum PipelineSchema {
                             ("items", .object([("oneOf", .array(stageSchemas))])),
                         ])
                     ),
+                    (
+                        "variants",
+                        section([
+                            ("widths", sizeList("Output widths served at /{preset}@{W}w/{key}.", 1...8192, 16)),
+                            ("densities", sizeList("Pixel densities served at /{preset}@{D}x/{key}.", 1...4, 4)),
+                        ])
+                    ),
                     ("cache", section([("maxAge", durationSchema)])),
                     ("limits", section([("maxInputPixels", countSchema)])),
                     (
@@ -127,6 +135,20 @@ public enum PipelineSchema {
                             )
                         ])
                     ),
+                ])
+            ),
+        ])
+    }
+
+    static func sizeList(_ description: String, _ range: ClosedRange<Int>, _ count: Int) -> JSONValue {
+        .object([
+            ("description", .string(description)), ("type", .string("array")), ("maxItems", .int(count)),
+            ("uniqueItems", .bool(true)),
+            (
+                "items",
+                .object([
+                    ("type", .string("integer")), ("minimum", .int(range.lowerBound)),
+                    ("maximum", .int(range.upperBound)),
                 ])
             ),
         ])
@@ -188,6 +210,11 @@ public enum PipelineSchema {
             pairs += [
                 ("type", .string("string")),
                 ("pattern", .string(#"^(?!.*\.\.)[^./\\\u0000-\u001f\u007f][^/\\\u0000-\u001f\u007f]*$"#)),
+            ]
+        case .section(let specs):
+            pairs += [
+                ("type", .array([.string("object"), .string("null")])), ("additionalProperties", .bool(false)),
+                ("properties", .object(specs.map { ($0.name, schema(for: $0)) })),
             ]
         }
         if let value = option.defaultValue { pairs.append(("default", value.json)) }

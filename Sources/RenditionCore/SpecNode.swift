@@ -35,6 +35,12 @@ public indirect enum SpecNode: Sendable {
         }
     }
 
+    /// The number of items of a list, `nil` for any other node.
+    public var count: Int? {
+        if case .sequence(let items, _) = self { return items.count }
+        return nil
+    }
+
     /// How the node reads in a message: `-1`, `a mapping`, `a list`, `nothing`.
     public var found: String {
         switch self {

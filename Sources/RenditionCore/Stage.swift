@@ -22,12 +22,21 @@ public protocol Stage: Sendable {
     /// A digest of what the stage reads besides its options (a watermark's file), or `nil`: part of the
     /// plan's fingerprint, so renditions made with other content count as stale.
     var contentDigest: String? { get }
+    /// Whether `option` is a size in output pixels that a size variant (`@400w`, `@2x`) scales, such as
+    /// resize's width. Only stages from the first one that sets the output size (``TransformStage/outputSize``)
+    /// on are scaled: before it, sizes are in the original's pixels.
+    func scalesWithOutput(_ option: String) -> Bool
+    /// The value of an option the file left out that has no declared default because the stage derives it
+    /// (AVIF's quality differs from JPEG's), so plans list it and fingerprints count it; `nil` otherwise.
+    func defaultValue(for option: String) -> OptionValue?
 }
 
 extension Stage {
     public func contribute(to hints: inout LoadHints) {}
     public func applies(_ option: String) -> Bool { true }
     public var contentDigest: String? { nil }
+    public func scalesWithOutput(_ option: String) -> Bool { false }
+    public func defaultValue(for option: String) -> OptionValue? { nil }
 
     /// The SHA-256 of `bytes` in hex, for ``contentDigest``.
     public static func digest(of bytes: [UInt8]) -> String { PipelinePlan.hex(SHA256.hash(data: bytes)) }
@@ -66,6 +75,13 @@ public protocol TransformStage: Stage {
     func predict(_ geometry: ImageGeometry) -> ImageGeometry
     /// Adds this stage's operations to `image`'s pipeline. Runs on a render thread.
     func apply(to image: VipsImage, context: StageContext) throws -> VipsImage
+    /// The output size this stage sets, when it sets one (resize): size variants scale the plan from the
+    /// first such stage on, and `@{W}w` replaces its width. `nil` for every other stage.
+    var outputSize: (width: Int?, height: Int?)? { get }
+}
+
+extension TransformStage {
+    public var outputSize: (width: Int?, height: Int?)? { nil }
 }
 
 /// A transform that changes pixels but never the image's size, so its prediction is its input.
@@ -84,6 +100,27 @@ public protocol OutputStage: Stage {
     var fileExtension: String { get }
     /// Encodes `image`, honouring `context`'s deadline while pixels are computed.
     func encode(_ image: VipsImage, context: StageContext) throws -> [UInt8]
+    /// The format's token in the URLs of negotiating presets, such as `avif`.
+    var formatToken: String { get }
+    /// For a stage that lets each client's `Accept` choose (`format: auto`), the output it chooses from,
+    /// best first; the last is what clients get that name none of the others. Empty for one fixed format.
+    var candidates: [OutputCandidate] { get }
+}
+
+extension OutputStage {
+    public var candidates: [OutputCandidate] { [] }
+}
+
+/// One format a negotiating output stage can write: the stage that writes it, and its resolved options
+/// (as the plan lists them and its fingerprint counts them).
+public struct OutputCandidate: Sendable {
+    public let stage: any OutputStage
+    public let options: [(name: String, value: OptionValue)]
+
+    public init(stage: any OutputStage, options: [(name: String, value: OptionValue)]) {
+        self.stage = stage
+        self.options = options
+    }
 }
 
 /// What the decoder should do for a plan, gathered from its stages before any input is seen.

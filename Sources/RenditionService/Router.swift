@@ -105,7 +105,7 @@ public struct RenditionRouter: Sendable {
     public static func status(for code: RenditionError.Code) -> HTTPResponse.Status {
         switch code {
         case .invalidKey: 400
-        case .unknownPreset, .originalNotFound, .notFound: 404
+        case .unknownPreset, .unknownVariant, .originalNotFound, .notFound: 404
         case .unsupportedFormat: 415
         case .corruptImage, .tooManyPixels, .unprocessable: 422
         case .inputTooLarge: 413

@@ -129,7 +129,7 @@ public enum Interpretation: String, Sendable {
     var nick: String { self == .other ? Interpretation.srgb.rawValue : rawValue }
 }
 
-/// Chroma subsampling for JPEG output. Raw values are `VipsForeignSubsample` nicks.
+/// Chroma subsampling for JPEG and AVIF output. Raw values are `VipsForeignSubsample` nicks.
 public enum Subsampling: String, Sendable, CaseIterable {
     /// 4:2:0 below quality 90, 4:4:4 from 90 up (libvips' rule).
     case auto
@@ -480,11 +480,18 @@ public final class VipsImage {
         return strip ? WebPChunks.removing([WebPChunks.exif, WebPChunks.xmp, WebPChunks.icc], from: bytes) : bytes
     }
 
-    /// Encoded as PNG; `interlace` writes Adam7, `bitDepth` 0 keeps the image's own depth (8 or 16).
-    public func pngData(strip: Bool = true, interlace: Bool = false, bitDepth: Int = 0) throws(VipsError) -> [UInt8] {
+    /// Encoded as PNG; `interlace` writes Adam7, `bitDepth` 0 keeps the image's own depth (8 or 16),
+    /// `compression` is zlib's level and `palette` quantises to 8-bit colour-mapped (libimagequant).
+    public func pngData(
+        strip: Bool = true, interlace: Bool = false, bitDepth: Int = 0, compression: Int = 6, palette: Bool = false
+    ) throws(VipsError) -> [UInt8] {
         let depth = bitDepth > 0 ? bitDepth : (isEightBit ? 8 : 16)
         return try save(
-            "pngsave_buffer", ["strip": .bool(strip), "interlace": .bool(interlace), "bitdepth": .int(depth)])
+            "pngsave_buffer",
+            [
+                "strip": .bool(strip), "interlace": .bool(interlace), "bitdepth": .int(depth),
+                "compression": .int(compression), "palette": .bool(palette),
+            ])
     }
 
     /// Encoded as TIFF.
@@ -495,6 +502,18 @@ public final class VipsImage {
     /// Encoded as GIF.
     public func gifData() throws(VipsError) -> [UInt8] {
         try save("gifsave_buffer")
+    }
+
+    /// Encoded as AVIF: AV1 in HEIF, 8 bits per sample. `effort` is 0 (fastest) to 9.
+    public func avifData(
+        quality: Int, lossless: Bool = false, effort: Int = 4, subsampling: Subsampling = .auto, strip: Bool = true
+    ) throws(VipsError) -> [UInt8] {
+        try save(
+            "heifsave_buffer",
+            [
+                "compression": .enumNick("av1"), "Q": .int(quality), "bitdepth": .int(8), "lossless": .bool(lossless),
+                "effort": .int(effort), "subsample_mode": .enumNick(subsampling.rawValue), "strip": .bool(strip),
+            ])
     }
 
     /// Encoded as HEIF (HEVC) or, with `avif`, AVIF.

@@ -17,7 +17,7 @@ import Vips
         return try Fixtures.decode(bytes)
     }
 
-    @Test(arguments: [("jpeg", InputFormat.jpeg), ("webp", .webp)])
+    @Test(arguments: [("jpeg", InputFormat.jpeg), ("webp", .webp), ("avif", .heif), ("png", .png)])
     func writesTheAskedFormatWithoutMetadata(format: String, expected: InputFormat) throws {
         let input = try cameraImage()
         #expect(input.hasField("exif-data"))
@@ -71,11 +71,48 @@ import Vips
         #expect(try Marker(output.pixel(x: 50, y: 50)) == .red)
     }
 
-    @Test func webpKeepsAlpha() throws {
+    @Test(arguments: ["webp", "avif", "png"])
+    func keepsAlpha(format: String) throws {
         let transparent = try VipsImage.solid(width: 100, height: 100, color: [0, 0, 255, 0])
-        let output = try Fixtures.decode(try encode(["format": "webp"], transparent))
+        let output = try Fixtures.decode(try encode(["format": .string(format)], transparent))
         #expect(output.hasAlpha)
         #expect(try output.pixel(x: 50, y: 50)[3] == 0)
+    }
+
+    @Test func avifIsEightBitAV1() throws {
+        let bytes = try encode(["format": "avif"], try Fixtures.photo(width: 200, height: 150))
+        #expect(String(decoding: bytes[8..<12], as: UTF8.self) == "avif", "the ftyp brand")
+        let output = try Fixtures.decode(bytes)
+        #expect(output.isEightBit && output.width == 200 && output.height == 150)
+    }
+
+    @Test func pngPaletteIsSmallerAndColourMapped() throws {
+        let photo = try Fixtures.photo(width: 200, height: 150)
+        let truecolour = try encode(["format": "png"], photo)
+        let palette = try encode(["format": "png", "palette": true], photo)
+        #expect(palette.count < truecolour.count / 2)
+        // IHDR's colour type (byte 25): 3 is indexed colour, 2 truecolour.
+        #expect(palette[25] == 3 && truecolour[25] == 2)
+        #expect(try Fixtures.decode(palette).width == 200)
+    }
+
+    @Test func autoOffersEachCandidateWithItsOwnOptions() throws {
+        let auto = try Encode.make([
+            "format": "auto", "avif": .section(["quality": 50]), "jpeg": .section(["progressive": true]),
+        ])
+        #expect(auto.candidates.map(\.stage.formatToken) == ["avif", "webp", "jpeg"])
+        let options = auto.candidates.map { Dictionary(uniqueKeysWithValues: $0.options.map { ($0.name, $0.value) }) }
+        #expect(options[0]["quality"] == 50 && options[0]["effort"] == 2)
+        #expect(options[1]["quality"] == 80 && options[1]["effort"] == 4)
+        #expect(options[2]["progressive"] == true && options[2]["format"] == "jpeg")
+        #expect(options.allSatisfy { $0["keep"] == [] })
+        let image = try Fixtures.photo(width: 120, height: 90)
+        for (candidate, expected) in zip(auto.candidates, [InputFormat.heif, .webp, .jpeg]) {
+            let bytes = try candidate.stage.encode(image, context: .forTesting(image, deadline: .none))
+            #expect(SniffResult(bytes) == .supported(expected))
+        }
+        let custom = try Encode.make(["format": "auto", "candidates": ["webp", "png"]])
+        #expect(custom.candidates.map(\.stage.mediaType) == ["image/webp", "image/png"])
     }
 
     @Test func keepsTheICCProfileWhenAsked() throws {
@@ -125,12 +162,49 @@ import Vips
 
     @Test(
         arguments: [
-            ([:], "encode.format: missing; expected one of jpeg, webp"),
-            (["format": "png"], "encode.format: expected one of jpeg, webp, got png"),
+            ([:], "encode.format: missing; expected one of jpeg, webp, avif, png, auto"),
+            (["format": "gif"], "encode.format: expected one of jpeg, webp, avif, png, auto, got gif"),
             (["format": "webp", "progressive": true], "encode.progressive: applies to jpeg only"),
-            (["format": "jpeg", "lossless": true], "encode.lossless: applies to webp only"),
+            (["format": "jpeg", "lossless": true], "encode.lossless: applies to webp and avif only"),
+            (["format": "png", "quality": 90], "encode.quality: applies to jpeg, webp and avif only"),
+            (["format": "jpeg", "palette": true], "encode.palette: applies to png only"),
+            (["format": "webp", "effort": 7], "encode.effort: WebP's effort is 0 to 6, got 7"),
             (["format": "jpeg", "quality": 0], "encode.quality: expected an integer from 1 to 100, got 0"),
-            (["format": "jpeg", "keep": ["exif"]], "encode.keep: expected a list of icc, copyright, got [exif]"),
+            (
+                ["format": "jpeg", "keep": ["exif"]],
+                "encode.keep: expected a list of icc, copyright, each at most once, got [exif]"
+            ),
+            (["format": "jpeg", "candidates": ["webp", "jpeg"]], "encode.candidates: applies to format: auto only"),
+            (["format": "jpeg", "avif": .section(["quality": 50])], "encode.avif: applies to format: auto only"),
+            (["format": "auto", "candidates": ["avif", "webp"]], "encode.candidates: must end with jpeg or png"),
+            (
+                ["format": "auto", "candidates": ["jpeg", "webp", "png"]],
+                "encode.candidates: jpeg is decoded by every client"
+            ),
+            (
+                ["format": "auto", "candidates": ["avif", "avif", "jpeg"]],
+                "encode.candidates: expected a list of jpeg, webp, avif, png, each at most once, got [avif, avif, jpeg]"
+            ),
+            (
+                ["format": "auto", "candidates": ["heic", "jpeg"]],
+                "encode.candidates: expected a list of jpeg, webp, avif, png, each at most once, got [heic, jpeg]"
+            ),
+            (
+                ["format": "auto", "candidates": ["webp", "jpeg"], "avif": .section(["quality": 50])],
+                "encode.avif: is not in candidates"
+            ),
+            (
+                ["format": "auto", "quality": 70],
+                "encode.quality: with format: auto, write it under each format it is for"
+            ),
+            (
+                ["format": "auto", "avif": .section(["progressive": true])],
+                "encode.avif.progressive: unknown option; known options: quality, lossless, effort, subsampling"
+            ),
+            (
+                ["format": "auto", "webp": .section(["effort": 8])],
+                "encode.webp.effort: WebP's effort is 0 to 6, got 8"
+            ),
         ] as [([String: OptionValue], String)])
     func badOptionsAreLocatedProblems(options: [String: OptionValue], message: String) {
         expectProblem(Encode.self, options, contains: message)

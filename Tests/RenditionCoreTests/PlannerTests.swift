@@ -47,6 +47,7 @@ struct Write: OutputStage {
     init(options: StageOptions) throws {}
     var mediaType: String { "image/png" }
     var fileExtension: String { "png" }
+    var formatToken: String { "png" }
     func encode(_ image: VipsImage, context: StageContext) throws -> [UInt8] { try image.pngData() }
 }
 
