@@ -264,7 +264,8 @@ let package = Package(
         .testTarget(
             name: "RenditionLambdaTests",
             dependencies: [
-                "RenditionLambda", "RenditionBootstrap", "RenditionService", "RenditionCatalog", "TestSupport",
+                "RenditionLambda", "RenditionBootstrap", "RenditionService", "RenditionCatalog", "RenditionCore",
+                "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -26,6 +26,13 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: "Folder for the renditions (named after each input).")
     var outDir: String?
 
+    @Option(name: .long, help: "For a preset with variants: the size to render, such as 800w or 2x (default: its own).")
+    var variant: String?
+
+    @Option(
+        name: .long, help: "For a preset with format: auto: the candidate to write, such as avif (default: the first).")
+    var format: String?
+
     @Option(name: .long, help: "Renders at once (default: one per core).")
     var jobs: Int?
 
@@ -46,8 +53,17 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let plan: PipelinePlan
-        do { plan = try pipelineOptions.plan(preset) } catch let error as CLIError {
+        do {
+            let preset = try pipelineOptions.plan(preset)
+            let modifiers = [variant, format].compactMap { $0 }.joined(separator: "@")
+            var form = try preset.form(modifiers: modifiers.isEmpty ? nil : modifiers[...])
+            if preset.negotiates, form.format == nil { form.format = preset.form.format }
+            plan = preset.plan(for: form)!
+        } catch let error as CLIError {
             Console.error(error.description)
+            throw ExitCode(1)
+        } catch let error as RenditionError {
+            Console.error(error.line)
             throw ExitCode(1)
         }
         let destinations = inputs.map { destination(for: $0, plan: plan) }

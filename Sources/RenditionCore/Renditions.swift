@@ -193,7 +193,8 @@ extension PipelinePlan {
         }
     }
 
-    func unknownVariant(_ modifiers: Substring) -> RenditionError {
+    /// The `unknown_variant` error for `@{modifiers}`, listing what the preset declares.
+    public func unknownVariant(_ modifiers: Substring) -> RenditionError {
         let declared = variants.sizes.map { "/\(name)\($0.suffix)/{key}" }.joined(separator: ", ")
         return RenditionError(
             .unknownVariant,

@@ -17,14 +17,14 @@ public enum PurgeSelector: Sendable, Equatable {
 
 /// A rendition a purge removes, and why.
 public struct PurgeItem: Sendable, Hashable {
-    /// Its key in the rendition store, `{preset}/{key}`.
+    /// Its key in the rendition store, `{preset}{@size}{@format}/{key}`.
     public let key: ObjectKey
     public let size: Int
     /// `selected` for a preset, key or all purge; for a stale one, what made it stale.
     public let reason: String
 
-    /// The preset folder the rendition is in.
-    public var preset: String { String(key.rawValue.prefix { $0 != "/" }) }
+    /// The preset whose rendition it is (its folder, without any `@` size or format).
+    public var preset: String { RenditionForm.split(String(key.rawValue.prefix { $0 != "/" })).preset }
 
     /// The public path a CDN caches it under: `/` and each segment percent-encoded.
     public var publicPath: String {
@@ -112,7 +112,7 @@ public struct Purger: Sendable {
     }
 
     private func prefix(_ selector: PurgeSelector) -> String {
-        if case .preset(let name) = selector { return name + "/" }
+        if case .preset(let name) = selector { return name }
         return ""
     }
 
@@ -121,7 +121,11 @@ public struct Purger: Sendable {
         [PurgeItem], [DeleteFailure]
     ) {
         switch selector {
-        case .preset, .all:
+        case .preset(let name):
+            // The listing's prefix is the bare name, so `cards/…` comes too; only this preset's folders count.
+            let items = page.objects.map { PurgeItem(key: $0.key, size: $0.size, reason: "selected") }
+            return (items.filter { $0.preset == name }, [])
+        case .all:
             return (page.objects.map { PurgeItem(key: $0.key, size: $0.size, reason: "selected") }, [])
         case .key(let original):
             let candidates = page.folders.compactMap { try? ObjectKey($0 + original.rawValue) }
@@ -141,7 +145,11 @@ public struct Purger: Sendable {
         guard parts.count == 2, let originalKey = try? ObjectKey(String(parts[1])) else { return nil }
         guard let rendition = try await renditions.head(key) else { return nil }
         func item(_ reason: String) -> PurgeItem { PurgeItem(key: key, size: rendition.size, reason: reason) }
-        guard let plan = plans[String(parts[0])] else { return item("preset removed") }
+        let (name, modifiers) = RenditionForm.split(String(parts[0]))
+        guard let preset = plans[name] else { return item("preset removed") }
+        guard let form = try? preset.form(modifiers: modifiers), let plan = preset.plan(for: form) else {
+            return item("variant removed")
+        }
         if rendition.userMetadata[RenditionMetadataKey.fingerprint] != plan.fingerprint {
             return item("preset changed")
         }

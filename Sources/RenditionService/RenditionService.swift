@@ -24,10 +24,12 @@ public enum RenderOutcome: Sendable {
 
 /// A validated request for one rendition.
 public struct RenditionAddress: Sendable, Hashable {
+    /// The plan of the form asked for (its size, and for a negotiating preset the chosen format).
     public let plan: PipelinePlan
     /// The original's key in the source store.
     public let key: ObjectKey
-    /// `{preset}/{key}`: the rendition's key in the rendition store and its public path.
+    /// `{preset}{@size}{@format}/{key}`: the rendition's key in the rendition store (and, for a fixed-format
+    /// preset, its public path).
     public let renditionKey: ObjectKey
 
     public static func == (a: RenditionAddress, b: RenditionAddress) -> Bool { a.renditionKey == b.renditionKey }
@@ -100,19 +102,34 @@ public final class RenditionService: Sendable {
     /// Render threads.
     public var workerCount: Int { renderer.threadCount }
 
-    /// Checks `preset` and the percent-decoded key segments from a URL and makes the address.
-    public func address(preset: String, key: String) throws(RenditionError) -> RenditionAddress {
-        guard let plan = plans[preset] else {
+    /// Checks a URL's first segment (a preset, with any `@` size and format it declares) and the
+    /// percent-decoded key segments, and makes the address. For a preset that negotiates its format and a
+    /// segment that names none, `accept` (the client's `Accept`) chooses it.
+    public func address(segment: String, key: String, accept: String? = nil) throws(RenditionError)
+        -> RenditionAddress
+    {
+        let (name, modifiers) = RenditionForm.split(segment)
+        guard let preset = plans[name] else {
             throw RenditionError(
                 .unknownPreset,
-                "There is no preset named \"\(preset)\"; use one of: \(plans.keys.sorted().joined(separator: ", ")).")
+                "There is no preset named \"\(name)\"; use one of: \(plans.keys.sorted().joined(separator: ", ")).")
         }
+        var form = try preset.form(modifiers: modifiers)
+        if preset.negotiates, form.format == nil { form.format = preset.negotiate(accept: accept) }
+        guard let plan = preset.plan(for: form) else { throw preset.unknownVariant(modifiers ?? "") }
         do {
             let original = try ObjectKey(key)
-            return RenditionAddress(plan: plan, key: original, renditionKey: try ObjectKey("\(preset)/\(key)"))
+            return RenditionAddress(
+                plan: plan, key: original, renditionKey: try ObjectKey("\(form.segment(preset: name))/\(key)"))
         } catch {
             throw RenditionError(.invalidKey, error.message, cause: error)
         }
+    }
+
+    /// The address of `preset`'s own rendition of `key` (its base size, in its first format).
+    public func address(preset: String, key: String) throws(RenditionError) -> RenditionAddress {
+        guard let plan = plans[preset] else { return try address(segment: preset, key: key) }
+        return try address(segment: plan.form.segment(preset: preset), key: key)
     }
 
     /// The stored rendition's metadata, or `nil` on a miss (origin `HEAD`, conditional `GET`). A rendition

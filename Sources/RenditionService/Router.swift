@@ -20,6 +20,8 @@ public struct RoutedResponse: Sendable {
     public var cache = "-"
     /// The error answered, if any (its cause is for logs only).
     public var error: RenditionError?
+    /// Whether the preset asked for chooses its format by `Accept`, so every answer says `Vary: Accept`.
+    var negotiated = false
 
     init() {
         head = HTTPResponse(status: 500)
@@ -138,6 +140,8 @@ public struct RenditionRouter: Sendable {
                 RenditionError(.internal, "The request failed unexpectedly.", cause: DescribedError(error)),
                 head: request.method == .head)
         }
+        // Caches must key a negotiating preset's answers, errors and redirects included, on the client's Accept.
+        if response.negotiated { response.head.headerFields.append(HTTPField(name: .vary, value: "Accept")) }
         return response
     }
 
@@ -163,20 +167,31 @@ public struct RenditionRouter: Sendable {
         case renderPrefix:
             response.route = "render"
             guard segments.count >= 3 else { throw Self.notFound }
-            response.preset = segments[1]
-            response.key = segments[2...].joined(separator: "/")
-            try await render(
-                preset: segments[1], key: segments[2...].joined(separator: "/"), raw: path.raw[1...],
-                deadline: deadline, into: &response)
+            let address = try address(request, segments[1...], into: &response)
+            try await render(address, rawKey: path.raw[2...], deadline: deadline, into: &response)
         default:
             response.route = "origin"
             guard segments.count >= 2 else { throw Self.notFound }
-            response.preset = segments[0]
-            response.key = segments[1...].joined(separator: "/")
-            try await origin(
-                request, preset: segments[0], key: segments[1...].joined(separator: "/"), raw: path.raw[...],
-                into: &response)
+            let address = try address(request, segments[...], into: &response)
+            try await origin(request, address, rawKey: path.raw[1...], into: &response)
         }
+    }
+
+    /// The address `segments` (a rendition segment such as `card@400w`, then the key) name, with the
+    /// preset's name and the key noted for logs before anything can fail.
+    func address(_ request: HTTPRequest, _ segments: ArraySlice<String>, into response: inout RoutedResponse)
+        throws(RenditionError) -> RenditionAddress
+    {
+        let segment = segments.first!
+        let name = RenditionForm.split(segment).preset
+        let key = segments.dropFirst().joined(separator: "/")
+        response.preset = name
+        response.key = key
+        response.negotiated = service.plans[name]?.negotiates ?? false
+        // A repeated field is one comma-separated list (RFC 9110 §5.3).
+        let accept = request.headerFields[values: .accept]
+        return try service.address(
+            segment: segment, key: key, accept: accept.isEmpty ? nil : accept.joined(separator: ", "))
     }
 
     /// A fixed route's answer.
@@ -202,16 +217,16 @@ public struct RenditionRouter: Sendable {
 
     /// Origin: the stored rendition (200/304), or a 307 to the render route that no cache may keep.
     func origin(
-        _ request: HTTPRequest, preset: String, key: String, raw: ArraySlice<Substring>,
+        _ request: HTTPRequest, _ address: RenditionAddress, rawKey: ArraySlice<Substring>,
         into response: inout RoutedResponse
     )
         async throws
     {
-        let address = try service.address(preset: preset, key: key)
-        // A repeated field is one comma-separated list (RFC 9110 §5.3).
         let conditions = request.headerFields[values: .ifNoneMatch]
         let conditional = conditions.isEmpty ? nil : conditions.joined(separator: ", ")
-        let miss = "/\(renderPrefix)/" + raw.joined(separator: "/")
+        // The render route is told the form chosen here (the format included), never the raw Accept.
+        let miss =
+            "/\(renderPrefix)/\(address.plan.form.segment(preset: address.plan.name))/" + rawKey.joined(separator: "/")
         let isHead = request.method == .head
         if isHead || conditional != nil {
             guard let metadata = try await service.renditionMetadata(address) else {
@@ -243,16 +258,17 @@ public struct RenditionRouter: Sendable {
         response.body = object.body
     }
 
-    /// Render: make and store the rendition, then 301 back to its public URL. Never redirects on failure.
+    /// Render: make and store the rendition, then 301 back to its public URL, which names no format (the
+    /// client's `Accept` chooses it again there). Never redirects on failure.
     func render(
-        preset: String, key: String, raw: ArraySlice<Substring>, deadline: Deadline?,
+        _ address: RenditionAddress, rawKey: ArraySlice<Substring>, deadline: Deadline?,
         into response: inout RoutedResponse
     )
         async throws
     {
-        let address = try service.address(preset: preset, key: key)
         let result = try await service.render(address, deadline: deadline)
-        response.redirect(301, to: publicBaseURL + "/" + raw.joined(separator: "/"))
+        let segment = address.plan.form.publicSegment(preset: address.plan.name)
+        response.redirect(301, to: publicBaseURL + "/" + segment + "/" + rawKey.joined(separator: "/"))
         switch result {
         case .rendered(_, let timings):
             response.cache = "rendered"

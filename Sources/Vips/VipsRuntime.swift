@@ -3,7 +3,12 @@ internal import CVips
 /// Process-wide libvips state: start-up with Rendition's safety settings, and per-job cleanup.
 public enum VipsRuntime {
     private static let started: Result<Void, VipsError> = {
+        let inherited = getenv("VIPSHOME").map { String(cString: $0) }
         let result = rv_init("rendition", 1)
+        // libvips sets VIPSHOME to the prefix it guessed. A child process (the tests' CLI runs) would inherit
+        // it and look for libvips' modules under that prefix instead of where they are installed, and lose
+        // HEIF, so AVIF output with it: the variable goes back to what it was.
+        if let inherited { setenv("VIPSHOME", inherited, 1) } else { unsetenv("VIPSHOME") }
         if result != 0 { return .failure(lastError("vips_init")) }
         return .success(())
     }()

@@ -121,7 +121,7 @@ let hostileName = "<img src=x onerror=alert(1)>.jpg"
         let html = String(decoding: try workspace.read("review/index.html"), as: UTF8.self)
         #expect(html.contains(#"src="r0/thumbnail.base.webp""#) && html.contains(#"src="r0/thumbnail.webp""#))
         #expect(html.contains("perceptual distance"))
-        #expect(html.contains("<code>avatar</code>, <code>hero</code>, <code>original-webp</code>"))
+        #expect(html.contains("<code>avatar</code>, <code>card</code>, <code>hero</code>, <code>original-webp</code>"))
 
         let page = workspace.url.appendingPathComponent("review/index.html").absoluteString
         let check = try BrowserCheck.load(page, screenshot: "preview-compare")

@@ -73,7 +73,7 @@ final class Workspace {
         #expect(output.status == 0)
         for stage in ["orient —", "crop —", "resize —", "encode —"] { #expect(output.stdout.contains(stage)) }
         #expect(output.stdout.contains("    fit: inside|cover|contain|fill  (default inside)"))
-        #expect(output.stdout.contains("    format: jpeg|webp  (required)"))
+        #expect(output.stdout.contains("    format: jpeg|webp|avif|png|auto  (required)"))
     }
 
     @Test func schemaMatchesTheCommittedFile() throws {

@@ -52,7 +52,30 @@ struct Curl {
     }
 }
 
-/// `rendition serve` and nginx in front of it, as a CDN configured the naive way.
+/// The README's nginx lines for format negotiation: the `map` (http level) and the directives for the
+/// location that proxies to Rendition, so the test runs exactly what the README shows.
+enum ReadmeNginx {
+    static let lines: [String] = {
+        let readme = try! String(contentsOf: Repository.root().appendingPathComponent("README.md"), encoding: .utf8)
+        let start = readme.range(of: "```nginx\n")!.upperBound
+        let block = readme[start..<readme.range(of: "\n```", range: start..<readme.endIndex)!.lowerBound]
+        return block.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") }
+    }()
+
+    /// The `map { … }` block.
+    static var http: String {
+        let end = lines.firstIndex { $0 == "}" }!
+        return lines[...end].joined(separator: "\n")
+    }
+
+    static var location: String {
+        let end = lines.firstIndex { $0 == "}" }!
+        return lines[(end + 1)...].joined(separator: "\n")
+    }
+}
+
+/// `rendition serve` and nginx in front of it, as a CDN configured the naive way plus the README's format
+/// negotiation lines.
 final class Stack {
     let workspace: Workspace
     let cdnPort = freePort()
@@ -84,6 +107,7 @@ final class Stack {
                 uwsgi_temp_path \(prefix.path)/uwsgi;
                 scgi_temp_path \(prefix.path)/scgi;
                 proxy_cache_path \(prefix.path)/cache levels=1:2 keys_zone=renditions:10m max_size=1g inactive=60m use_temp_path=off;
+                \(ReadmeNginx.http)
                 server {
                     listen 127.0.0.1:\(cdnPort);
                     location / {
@@ -93,6 +117,7 @@ final class Stack {
                         # (Cache-Control: no-store on redirects and errors) keep loops out of the cache.
                         proxy_cache_valid any 10m;
                         add_header X-Cache-Status $upstream_cache_status always;
+                        \(ReadmeNginx.location)
                     }
                 }
             }
@@ -109,6 +134,19 @@ final class Stack {
             usleep(100_000)
         }
         throw FixtureError("nginx did not start: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+    }
+
+    /// The keys nginx's cache holds (each cache file names its key).
+    func cacheKeys() throws -> [String] {
+        let cache = workspace.url.appendingPathComponent("nginx/cache")
+        let files = (FileManager.default.enumerator(atPath: cache.path)?.allObjects as? [String] ?? [])
+        return try files.compactMap { file in
+            let bytes = try? [UInt8](Data(contentsOf: cache.appendingPathComponent(file)))
+            guard let bytes, let range = String(decoding: bytes.prefix(4096), as: UTF8.self).range(of: "\nKEY: ")
+            else { return nil }
+            let text = String(decoding: bytes.prefix(4096), as: UTF8.self)
+            return String(text[range.upperBound...].prefix { $0 != "\n" })
+        }
     }
 
     var origin: String { server.base }
@@ -133,6 +171,45 @@ final class Stack {
 }
 
 @Suite(.serialized) struct EndToEndTests {
+    /// Real browsers' `Accept` headers through nginx to the shipped `card` preset (`format: auto`): each gets
+    /// the format it decodes, and nginx keeps one entry per (variant, format), never one per header.
+    @Test func negotiatedRenditionsThroughTheCDN() throws {
+        struct Client: Decodable {
+            let client: String
+            let accept: String?
+            let avif: Bool
+            let webp: Bool
+        }
+        let rows = try JSONDecoder().decode(
+            [Client].self,
+            from: Data(contentsOf: Repository.root().appendingPathComponent("Tests/Fixtures/accept-headers.json")))
+        // The browsers, curl, no header and a refusal with q=0; the table's hostile rows are the service's tests.
+        let clients = Array(rows.prefix(12))
+        #expect(clients.contains { $0.client.hasPrefix("Safari 13") } && clients.contains { $0.accept == nil })
+        let stack = try Stack()
+        defer { _ = stack.stop() }
+        try stack.workspace.write(
+            "data/originals/photo.jpg", try Fixtures.jpeg(Fixtures.photo(width: 1200, height: 900)))
+        for variant in ["", "@2x"] {
+            for client in clients {
+                let expected = client.avif ? "image/avif" : client.webp ? "image/webp" : "image/jpeg"
+                let header = client.accept.map { $0.isEmpty ? "Accept;" : "Accept: \($0)" } ?? "Accept:"
+                let reply = try Curl.get("\(stack.cdn)/card\(variant)/photo.jpg", follow: true, headers: [header])
+                #expect(reply.status == 200 && reply.header("Content-Type") == expected, "\(client.client)")
+                #expect(reply.header("Vary") == "Accept", "\(client.client)")
+                let image = try Fixtures.decode(reply.body)
+                #expect(image.width == (variant.isEmpty ? 400 : 800), "\(client.client)")
+            }
+        }
+        let keys = try stack.cacheKeys()
+        for variant in ["/card/photo.jpg|", "/card@2x/photo.jpg|"] {
+            let entries = keys.filter { $0.contains(variant) }
+            #expect(entries.count == 3, "one per format: \(entries)")
+        }
+        #expect(!keys.contains { $0.contains("@avif") || $0.contains("@jpeg") }, "stored forms are never public")
+        #expect(try Curl.get("\(stack.cdn)/card@333w/photo.jpg").status == 404)
+    }
+
     @Test func theFlowBehindARealCDN() async throws {
         let stack = try Stack()
         defer { _ = stack.stop() }

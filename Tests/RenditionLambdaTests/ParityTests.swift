@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import RenditionCore
 import TestSupport
 import Testing
 
@@ -17,8 +18,9 @@ import Testing
             ("alpha.png", try Fixtures.upright(width: 700, height: 500).appendingBand(180).pngData()),
         ]
         for (key, bytes) in inputs { try root.original(key, bytes) }
-        let presets = shippedPlans.keys.sorted()
-        #expect(presets.count >= 4)
+        // Each preset's own form: a negotiating preset's in its first format (card@avif), named in every URL.
+        let presets = shippedPlans.keys.sorted().map { shippedPlans[$0]!.form.segment(preset: $0) }
+        #expect(presets.count >= 4 && presets.contains("card@avif"))
 
         // 1. The CLI.
         var cli: [String: [UInt8]] = [:]
@@ -27,7 +29,10 @@ import Testing
                 let output = root.url.appendingPathComponent("cli/\(preset)/\(key)")
                 let process = Process()
                 process.executableURL = builtBinary("rendition")
-                process.arguments = ["run", preset, "data/originals/\(key)", "-o", output.path]
+                let (name, format) = RenditionForm.split(preset)
+                process.arguments =
+                    ["run", name, "data/originals/\(key)", "-o", output.path]
+                    + (format.map { ["--format", String($0)] } ?? [])
                 process.currentDirectoryURL = root.url
                 process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
                 try process.run()
