@@ -178,3 +178,38 @@ func store(_ store: MemoryStore, _ key: String, _ bytes: [UInt8]) async throws {
         #expect(configuration(StoreConfiguration(path: "data"), s3("data", "")).storeOverlap == nil)
     }
 }
+
+/// A negotiating preset's renditions live in one folder per form (`card@avif/`, `card@2x@webp/`): purges find
+/// them all, and never another preset whose name starts the same.
+@Suite struct PurgerFormTests {
+    @Test func purgesReachEveryFormAndOnlyThePresetsOwn() async throws {
+        let source = MemoryStore()
+        let renditions = MemoryStore()
+        try await store(source, "a.jpg", try Fixtures.jpeg(Fixtures.photo(width: 600, height: 400)))
+        let service = try makeService(source: source, renditions: renditions)
+        for segment in ["card@avif", "card@2x@webp", "card@200w@jpeg", "thumbnail"] {
+            _ = try await service.render(try service.address(segment: segment, key: "a.jpg"))
+        }
+        try await service.shutdown()
+        let foreign = PutOptions(contentType: "image/webp", userMetadata: [RenditionMetadataKey.fingerprint: "x"])
+        try await renditions.put(try ObjectKey("cards/a.jpg"), [1], options: foreign)
+        try await renditions.put(try ObjectKey("card@333w@avif/a.jpg"), [1], options: foreign)
+        let purger = Purger(plans: shippedPlans, source: source, renditions: renditions)
+
+        let stale = await purger.run(.stale, dryRun: true)
+        #expect(
+            stale.purged.map { "\($0.key.rawValue) \($0.reason)" } == [
+                "card@333w@avif/a.jpg variant removed", "cards/a.jpg preset removed",
+            ])
+        let byKey = await purger.run(.key(try ObjectKey("a.jpg")), dryRun: true)
+        #expect(byKey.purged.count == 6)
+        let preset = await purger.run(.preset("card"), dryRun: false)
+        #expect(
+            Set(preset.purged.map(\.key.rawValue)) == [
+                "card@avif/a.jpg", "card@2x@webp/a.jpg", "card@200w@jpeg/a.jpg", "card@333w@avif/a.jpg",
+            ])
+        #expect(preset.presets == ["card"])
+        let left = try await renditions.list(prefix: "", limit: 10).map(\.rawValue)
+        #expect(left == ["cards/a.jpg", "thumbnail/a.jpg"])
+    }
+}
