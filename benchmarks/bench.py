@@ -1,4 +1,4 @@
-"""`make bench`: Rendition side by side with libvips, thumbor and nginx, in one run (issue 6).
+"""`make bench`: Rendition side by side with libvips, thumbor and nginx, in one run (issues 6 and 14).
 
 Run through benchmarks/run.sh, which installs the tools, builds the release binaries and starts this with the
 virtualenv's Python (pyvips, thumbor, scikit-image). Every comparison is interleaved (A B A B ...) and reported
@@ -8,7 +8,9 @@ Environment:
   BENCH_QUICK=1      fewer rounds and 6 s wrk runs instead of 20 s (development; a few minutes)
   BENCH_BIN=DIR      folder holding the release `rendition`, `bootstrap` and `rendition-bench` (run.sh sets it)
   BENCH_WORK=DIR     scratch folder for inputs, stores and logs (default benchmarks/.work, gitignored)
-  BENCH_ONLY=1,3,5   run only these measurements (1-7); the inputs are always prepared
+  BENCH_ONLY=1,3,5   run only these measurements (1-10); the inputs are always prepared. 8-10 are the output
+                     formats (issue 14): 8 JPEG, WebP and AVIF at equal SSIM, 9 AVIF encode per rendition vs
+                     thumbor's AVIF, 10 a `format: auto` preset over HTTP. BENCH_ONLY=formats means 8,9,10.
 """
 
 import json
@@ -33,7 +35,9 @@ ROOT = os.path.dirname(HERE)
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 WORK = os.path.abspath(os.environ.get("BENCH_WORK", os.path.join(HERE, ".work")))
 BIN = os.path.abspath(os.environ.get("BENCH_BIN", os.path.join(ROOT, ".build", "release")))
-ONLY = {int(x) for x in os.environ.get("BENCH_ONLY", "").split(",") if x.strip()}
+FORMAT_STEPS = {8, 9, 10}
+ONLY = set().union(*(FORMAT_STEPS if x.strip() == "formats" else {int(x)}
+                     for x in os.environ.get("BENCH_ONLY", "").split(",") if x.strip()))
 RESULTS = os.path.join(HERE, "results", "latest.md")
 CORES = os.cpu_count() or 1
 PYTHON = sys.executable
@@ -52,6 +56,16 @@ COLD_RUNS = 5 if QUICK else 11
 BATCH_ROUNDS = 1 if QUICK else 3
 BATCH_FILES = 200
 KEY_COPIES = 2500  # hard links per image: more than any wrk run asks for, so every request renders
+# 8. Formats at equal SSIM: the qualities swept per format (then refined to the unit next to each target), the
+# AVIF efforts compared (Rendition's default 2, libvips' default 4), and the in-process CPU rounds.
+FORMAT_SWEEP = {"jpeg": list(range(50, 100, 5)), "webp": list(range(50, 100, 5)), "avif": list(range(25, 95, 5))}
+AVIF_EFFORTS = (2, 4)
+FORMAT_CPU_ROUNDS = 2 if QUICK else 3
+FORMAT_CPU_ITERATIONS = 3 if QUICK else 8
+# A current Chrome's Accept for images: what a browser sends for <img>, so `format: auto` picks AVIF.
+CHROME_ACCEPT = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+# libvips' heifsave sets libaom's speed to 9 - effort; thumbor's AVIF (Pillow) is given the same speed.
+AVIF_DEFAULT_EFFORT, AVIF_DEFAULT_QUALITY = 2, 60
 
 WALLPAPERS_PACKAGE = "plasma-workspace-wallpapers"
 # The benchmark images, from Debian's plasma-workspace-wallpapers (bookworm: 4:5.27.5-2).
@@ -76,6 +90,7 @@ def record(cmd):
     text = re.sub(r"/nginx/([\w-]+?)-\d+", r"/nginx/\1-$N", text)
     text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:$PORT", text)
     text = re.sub(r"(/c/[\w.]+/)\d+(\.jpg)", r"\1N\2", text)
+    text = re.sub(r"fmt-([\w-]+?)-q\d+", r"fmt-\1-qQ", text)  # the quality sweep: one line per format
     if text not in COMMANDS:
         COMMANDS.append(text)
 
@@ -167,17 +182,26 @@ def prepare_inputs():
     return images, tiles + large
 
 
+def write_preset(folder, name, encode, issue=6):
+    """A benchmark preset: orient, fit inside 400x400, then `encode` (a flow mapping such as {format: webp})."""
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, f"{name}.yaml"), "w") as handle:
+        handle.write(
+            f"description: benchmark preset (issue {issue})\n"
+            f"stages:\n"
+            f"  - orient: {{}}\n"
+            f"  - resize: {{width: 400, height: 400, fit: inside}}\n"
+            f"  - encode: {encode}\n")
+
+
 def write_pipelines():
     folder = os.path.join(WORK, "pipelines")
-    os.makedirs(folder, exist_ok=True)
     for name, encode in (("thumb400", "{format: webp, quality: 80}"), ("thumb400-jpeg", "{format: jpeg, quality: 80}")):
-        with open(os.path.join(folder, f"{name}.yaml"), "w") as handle:
-            handle.write(
-                f"description: benchmark preset (issue 6)\n"
-                f"stages:\n"
-                f"  - orient: {{}}\n"
-                f"  - resize: {{width: 400, height: 400, fit: inside}}\n"
-                f"  - encode: {encode}\n")
+        write_preset(folder, name, encode)
+    # issue 14: AVIF at Rendition's defaults (quality 60, effort 2), and `format: auto` with its default
+    # candidates [avif, webp, jpeg] and each one's default quality
+    write_preset(folder, "thumb400-avif", "{format: avif}", issue=14)
+    write_preset(folder, "thumb400-auto", "{format: auto}", issue=14)
     return folder
 
 
@@ -318,9 +342,19 @@ def nginx_server(name, http_block, workers):
     return Server(name, ["nginx", "-c", path, "-p", prefix, "-g", "daemon off;"], port)
 
 
-def thumbor_group(originals):
-    """CORES single-process thumbors behind nginx least_conn (see /work/shared/benchmarking.md and the README)."""
-    conf = os.path.join(WORK, "thumbor.conf")
+# thumbor's AVIF (Pillow's own AVIF plugin, libavif + aom) at Rendition's default effort: libvips gives aom
+# speed 9 - effort, so effort 2 is speed 7 (Pillow's default is 6).
+THUMBOR_AVIF = {"AVIF_CODEC": "aom", "AVIF_SPEED": 9 - AVIF_DEFAULT_EFFORT}
+# thumbor's own negotiation, for the `format: auto` row: AVIF when Accept names image/avif, at AVIF q60. Only
+# AUTO_AVIF: thumbor 7.8 tries AUTO_WEBP first, so with both on Chrome's Accept gets WebP, not AVIF.
+THUMBOR_AUTO = dict(THUMBOR_AVIF, AUTO_AVIF=True, AVIF_QUALITY=AVIF_DEFAULT_QUALITY)
+
+
+def thumbor_group(originals, settings=None, name="thumbor"):
+    """CORES single-process thumbors behind nginx least_conn (see /work/shared/benchmarking.md and the README);
+    `settings` adds configuration lines (THUMBOR_AVIF, THUMBOR_AUTO)."""
+    conf = os.path.join(WORK, f"{name}.conf")
+    extra = "".join(f"{key} = {value!r}\n" for key, value in (settings or {}).items())
     with open(conf, "w") as handle:
         handle.write(
             "LOADER = 'thumbor.loaders.file_loader'\n"
@@ -330,7 +364,7 @@ def thumbor_group(originals):
             "ALLOW_UNSAFE_URL = True\n"
             "RESPECT_ORIENTATION = True\n"
             "QUALITY = 80\n"
-            "MAX_AGE = 0\n")
+            "MAX_AGE = 0\n" + extra)
     thumbors = []
     for _ in range(CORES):
         port = free_port()
@@ -364,9 +398,11 @@ def start_group(group):
     return group
 
 
-def fetch(port, path):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=120) as response:
-        return response.status, response.read()
+def fetch(port, path, accept=None):
+    """GET, following redirects: (status, body, Content-Type)."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Accept": accept} if accept else {})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return response.status, response.read(), response.headers.get("Content-Type", "").split(";")[0].strip()
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -374,20 +410,21 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def fetch_status(port, path):
+def fetch_status(port, path, accept=None):
     opener = urllib.request.build_opener(NoRedirect)
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Accept": accept} if accept else {})
     try:
-        with opener.open(f"http://127.0.0.1:{port}{path}", timeout=300) as response:
+        with opener.open(request, timeout=300) as response:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
 
 
-def wrk(port, prefix, suffix, count, connections, seconds):
+def wrk(port, prefix, suffix, count, connections, seconds, accept=None):
     threads = min(CORES, connections)
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s",
            "-s", os.path.join(HERE, "keys.lua"), f"http://127.0.0.1:{port}", "--", prefix, suffix, str(count),
-           str(threads)]
+           str(threads)] + ([accept] if accept else [])
     record(cmd)
     output = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     match = re.search(r"^WRKJSON (.*)$", output, re.M)
@@ -512,6 +549,82 @@ def step_shrink(images, quality_dir):
     return rows
 
 
+STORE_NUMBERS = iter(range(1, 1_000_000))
+
+
+def rendition_peer(pipelines, originals, preset, name, accept=None):
+    """Rendition asked for PRESET's render route; the quality copy is read from where the 301 points."""
+    def make():
+        store = os.path.join(WORK, "stores", f"http-{next(STORE_NUMBERS)}")
+        return rendition_server(pipelines, originals, store), f"/_render/{preset}/c/{name}/", accept
+    return make
+
+
+def thumbor_peer(originals, options, name, settings=None, conf="thumbor", accept=None):
+    """thumbor x CORES asked for /unsafe/fit-in/400x400/OPTIONS/c/NAME/KEY (OPTIONS such as filters:...)."""
+    path = "/unsafe/fit-in/400x400/" + (options + "/" if options else "")
+    return lambda: (thumbor_group(originals, settings, conf), f"{path}c/{name}/", accept)
+
+
+def http_measure(group, prefix, connections, accept=None, save_to=None):
+    """One wrk run on a fresh server: two warm-up renders outside the measured keys (the first kept as the
+    quality copy when `save_to` is given: that path plus the extension of the Content-Type it came with), then
+    wrk; adds the server's CPU per request, peak RSS and the Content-Type of the warm-up."""
+    start_group(group)
+    try:
+        for key in ("w0", "w1"):
+            status = fetch_status(group.port, f"{prefix}{key}.jpg", accept)
+            if status not in (200, 301):
+                raise RuntimeError(f"{group.front.name} answered {status} for {prefix}{key}.jpg")
+        # a render route's 301 is followed to the stored rendition; thumbor answers with the image itself
+        _, body, media_type = fetch(group.port, f"{prefix}w0.jpg", accept)
+        if save_to:
+            with open(f"{save_to}.{media_type.rpartition('/')[2]}", "wb") as handle:
+                handle.write(body)
+        cpu_before = group.cpu_seconds()
+        result = wrk(group.port, prefix, ".jpg", KEY_COPIES, connections, WRK_SECONDS, accept)
+        result["cpu_ms"] = (group.cpu_seconds() - cpu_before) * 1e3 / max(1, result["requests"])
+        result["peak_kb"] = group.peak_kb()
+    finally:
+        group.stop()
+    result["media_type"], result["body_bytes"] = media_type, len(body)
+    if result["requests"] > KEY_COPIES:
+        result["note"] = "more requests than keys: some were not renders"
+    return result
+
+
+def http_interleaved(label, peers, connections, save=None):
+    """HTTP_ROUNDS rounds of one wrk run per peer, in turn (A B A B ...). `peers` maps a kind to a function
+    returning (group, prefix, accept); `save(kind)` names the first round's quality copy (no extension), or None."""
+    per = {kind: [] for kind in peers}
+    for round_index in range(HTTP_ROUNDS):
+        for kind, make in peers.items():
+            group, prefix, accept = make()
+            save_to = save(kind) if save and round_index == 0 else None
+            result = http_measure(group, prefix, connections, accept, save_to)
+            per[kind].append(result)
+            log(f"{label} c={connections} {kind}: {result['rps']:.1f} req/s, "
+                f"p50 {result['p50_us'] / 1e3:.0f} ms, p99 {result['p99_us'] / 1e3:.0f} ms, "
+                f"peak {result['peak_kb'] / 1024:.0f} MB, {result['cpu_ms']:.0f} ms CPU per request, "
+                f"errors {result['errors']}, {result['media_type']} {result['body_bytes']} bytes")
+    return per
+
+
+def http_summary(runs):
+    return {
+        "rps": median([r["rps"] for r in runs]), "p50": median([r["p50_us"] for r in runs]) / 1e3,
+        "p99": median([r["p99_us"] for r in runs]) / 1e3, "peak_mb": max(r["peak_kb"] for r in runs) / 1024,
+        "errors": sum(r["errors"] for r in runs), "cpu_ms": median([r["cpu_ms"] for r in runs]),
+        "notes": sorted({r.get("note", "") for r in runs} - {""}),
+        "media_type": runs[0]["media_type"], "bytes": runs[0]["body_bytes"],
+    }
+
+
+def speed_ratio(per, ours, theirs):
+    """Median over rounds of ours' req/s ÷ theirs' in the same round."""
+    return median([a["rps"] / b["rps"] for a, b in zip(per[ours], per[theirs])])
+
+
 def step_http(images, pipelines, originals, quality_dir):
     """3. Render throughput over HTTP, a fresh key per request: Rendition vs thumbor x CORES behind nginx."""
     cases = []
@@ -522,54 +635,15 @@ def step_http(images, pipelines, originals, quality_dir):
             cases.append((name, "webp", connections))
     cases.append(("5120x2880", "jpeg", 8))
     results = []
-    store_counter = 0
     for name, fmt, connections in cases:
-        per = {"rendition": [], "thumbor": []}
-        for round_index in range(HTTP_ROUNDS):
-            for kind in ("rendition", "thumbor"):
-                if kind == "rendition":
-                    store_counter += 1
-                    group = rendition_server(pipelines, originals, os.path.join(WORK, "stores", f"http-{store_counter}"))
-                    preset = "thumb400" if fmt == "webp" else "thumb400-jpeg"
-                    prefix = f"/_render/{preset}/c/{name}/"
-                else:
-                    group = thumbor_group(originals)
-                    prefix = f"/unsafe/fit-in/400x400/filters:format({fmt}):quality(80)/c/{name}/"
-                start_group(group)
-                try:
-                    # warm-up: two renders outside the measured keys; keep one output for the quality check
-                    for key in ("w0", "w1"):
-                        status = fetch_status(group.port, f"{prefix}{key}.jpg")
-                        if status not in (200, 301):
-                            raise RuntimeError(f"{kind} answered {status} for {prefix}{key}.jpg")
-                    if round_index == 0 and connections == 8:
-                        path = (f"/{prefix.split('/')[2]}/c/{name}/w0.jpg" if kind == "rendition"
-                                else f"{prefix}w0.jpg")
-                        _, body = fetch(group.port, path)
-                        with open(os.path.join(quality_dir, "http", f"{kind}-{name}.{fmt}"), "wb") as handle:
-                            handle.write(body)
-                    cpu_before = group.cpu_seconds()
-                    result = wrk(group.port, prefix, ".jpg", KEY_COPIES, connections, WRK_SECONDS)
-                    result["cpu_ms"] = (group.cpu_seconds() - cpu_before) * 1e3 / max(1, result["requests"])
-                    result["peak_kb"] = group.peak_kb()
-                finally:
-                    group.stop()
-                if result["requests"] > KEY_COPIES:
-                    result["note"] = "more requests than keys: some were not renders"
-                per[kind].append(result)
-                log(f"3 http {name} {fmt} c={connections} {kind}: {result['rps']:.1f} req/s, "
-                    f"p50 {result['p50_us'] / 1e3:.0f} ms, p99 {result['p99_us'] / 1e3:.0f} ms, "
-                    f"peak {result['peak_kb'] / 1024:.0f} MB, {result['cpu_ms']:.0f} ms CPU per request, "
-                    f"errors {result['errors']}")
+        preset = "thumb400" if fmt == "webp" else "thumb400-jpeg"
+        peers = {"rendition": rendition_peer(pipelines, originals, preset, name),
+                 "thumbor": thumbor_peer(originals, f"filters:format({fmt}):quality(80)", name)}
+        save = (lambda kind: os.path.join(quality_dir, "http", f"{kind}-{name}")) if connections == 8 else None
+        per = http_interleaved(f"3 http {name} {fmt}", peers, connections, save)
         summary = {"image": name, "format": fmt, "connections": connections}
-        for kind, runs in per.items():
-            summary[kind] = {
-                "rps": median([r["rps"] for r in runs]), "p50": median([r["p50_us"] for r in runs]) / 1e3,
-                "p99": median([r["p99_us"] for r in runs]) / 1e3, "peak_mb": max(r["peak_kb"] for r in runs) / 1024,
-                "errors": sum(r["errors"] for r in runs), "cpu_ms": median([r["cpu_ms"] for r in runs]),
-                "notes": sorted({r.get("note", "") for r in runs} - {""}),
-            }
-        summary["ratio"] = median([a["rps"] / b["rps"] for a, b in zip(per["rendition"], per["thumbor"])])
+        summary.update({kind: http_summary(runs) for kind, runs in per.items()})
+        summary["ratio"] = speed_ratio(per, "rendition", "thumbor")
         results.append(summary)
     return results
 
@@ -769,6 +843,190 @@ def step_batch(files, pipelines):
     return result
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Output formats (issue 14)
+
+FORMAT_NAMES = {"jpeg": "JPEG", "webp": "WebP", "avif": "AVIF"}
+
+
+def format_configs():
+    """(format, AVIF effort or None) of every encoder compared: JPEG, WebP, then AVIF at each effort."""
+    return [("jpeg", None), ("webp", None)] + [("avif", effort) for effort in AVIF_EFFORTS]
+
+
+def config_label(config):
+    fmt, effort = config
+    if effort is None:
+        return FORMAT_NAMES[fmt]
+    return f"AVIF effort {effort}" + {AVIF_DEFAULT_EFFORT: " (Rendition's default)", 4: " (libvips' default)"}.get(
+        effort, "")
+
+
+class FormatSweep:
+    """400 px renditions of the benchmark images made by `rendition run`, one generated preset per format and
+    quality, each scored once: mean SSIM (against the same reference as the quality table) and mean bytes."""
+
+    def __init__(self, images):
+        self.images, self.ssim, self.scores = images, Ssim(), {}
+        self.folder = os.path.join(WORK, "formats")
+        self.pipelines = os.path.join(self.folder, "pipelines")
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def preset(self, config, quality):
+        fmt, effort = config
+        if fmt == "png":  # quality is the zlib level here
+            name, encode = f"fmt-png-c{quality}", f"{{format: png, compression: {quality}}}"
+        elif effort is None:
+            name, encode = f"fmt-{fmt}-q{quality}", f"{{format: {fmt}, quality: {quality}}}"
+        else:
+            name, encode = f"fmt-{fmt}-e{effort}-q{quality}", f"{{format: {fmt}, quality: {quality}, effort: {effort}}}"
+        if not os.path.isfile(os.path.join(self.pipelines, f"{name}.yaml")):
+            write_preset(self.pipelines, name, encode, issue=14)
+        return name
+
+    def render(self, config, quality=None):
+        """The renditions of every image with this encoder; returns their folder."""
+        name = self.preset(config, quality)
+        out = os.path.join(self.folder, "out", name)
+        if not os.path.isdir(out):
+            os.makedirs(out)
+            run([os.path.join(BIN, "rendition"), "run", name, *self.images.values(), "--out-dir", out,
+                 "--pipelines", self.pipelines], stdout=subprocess.DEVNULL)
+        return out
+
+    def score(self, config, quality):
+        key = (config, quality)
+        if key not in self.scores:
+            out = self.render(config, quality)
+            per = {}
+            for name, original in self.images.items():
+                stem = os.path.splitext(os.path.basename(original))[0]
+                path = os.path.join(out, f"{stem}.{'jpg' if config[0] == 'jpeg' else config[0]}")
+                per[name] = {"ssim": self.ssim.score(original, path)[0], "bytes": os.path.getsize(path)}
+            self.scores[key] = {"ssim": statistics.fmean(p["ssim"] for p in per.values()),
+                                "bytes": statistics.fmean(p["bytes"] for p in per.values()), "per": per}
+        return self.scores[key]
+
+    def lowest_reaching(self, config, target):
+        """The lowest quality whose mean SSIM reaches `target`: the first swept quality that does, then each unit
+        below it down to the previous swept one. None if no swept quality reaches it."""
+        sweep = FORMAT_SWEEP[config[0]]
+        reaching = [q for q in sweep if self.score(config, q)["ssim"] >= target]
+        if not reaching:
+            return None
+        best = reaching[0]
+        below = [q for q in sweep if q < best]
+        for quality in range(below[-1] + 1 if below else best, best):
+            if self.score(config, quality)["ssim"] >= target:
+                return quality
+        return best
+
+
+def step_formats(images):
+    """8. JPEG, WebP and AVIF at equal SSIM: the quality each format needs to reach WebP q80's (and JPEG q80's)
+    mean SSIM on the benchmark images, what it weighs, and its encode CPU per image.
+
+    Renditions come from `rendition run` with generated presets (orient, fit inside 400x400, encode). Encode CPU
+    is measured in process (`rendition-bench`, one libvips thread) on 400 px lossless PNGs of the same
+    renditions, so there is no large decode or resize: the encoder plus a floor (the PNG's decode and the
+    engine), which is measured beside it as PNG in, uncompressed PNG out. The CPU runs are interleaved, and each is also given as a ratio to WebP q80 in the
+    same round."""
+    sweep = FormatSweep(images)
+    for config in format_configs():
+        for quality in FORMAT_SWEEP[config[0]]:
+            sweep.score(config, quality)
+        log(f"8 formats {config_label(config)}: " + ", ".join(
+            f"q{q} {sweep.score(config, q)['ssim']:.4f}/{sweep.score(config, q)['bytes'] / 1024:.1f} KB"
+            for q in FORMAT_SWEEP[config[0]]))
+    targets = {"WebP q80": sweep.score(("webp", None), 80)["ssim"], "JPEG q80": sweep.score(("jpeg", None), 80)["ssim"]}
+    matches = {}
+    for target_name, target in targets.items():
+        matches[target_name] = {config: sweep.lowest_reaching(config, target) for config in format_configs()}
+        log(f"8 formats, lowest quality reaching {target_name}'s SSIM {target:.4f}: " + ", ".join(
+            f"{config_label(c)} q{q}" for c, q in matches[target_name].items()))
+
+    # Encode CPU: every matched (format, quality), the AVIF defaults, and the floor, on the 400 px PNGs
+    lossless = sweep.render(("png", None), 1)
+    pngs = [os.path.join(lossless, f"{os.path.splitext(os.path.basename(p))[0]}.png") for p in images.values()]
+    measured = [(("webp", None), 80), (("jpeg", None), 80)]
+    for found in matches.values():
+        measured += [(config, quality) for config, quality in found.items() if quality is not None]
+    measured += [(("avif", effort), AVIF_DEFAULT_QUALITY) for effort in AVIF_EFFORTS]
+    measured = list(dict.fromkeys(measured)) + [(("png", None), 0)]  # the floor: PNG in, stored PNG out
+    env = dict(os.environ, VIPS_CONCURRENCY="1")
+    cpu = {key: [] for key in measured}
+    ratios = {key: [] for key in measured}
+    for _ in range(FORMAT_CPU_ROUNDS):
+        this_round = {}
+        for key in measured:
+            config, quality = key
+            lines = json_lines([os.path.join(BIN, "rendition-bench"),
+                                os.path.join(sweep.pipelines, f"{sweep.preset(config, quality)}.yaml"), *pngs,
+                                "--iterations", str(FORMAT_CPU_ITERATIONS), "--warmup", "1"], env=env)
+            this_round[key] = statistics.fmean(line["cpu_per_image"] for line in lines)
+            cpu[key].append(this_round[key])
+        for key in measured:
+            ratios[key].append(this_round[key] / this_round[(("webp", None), 80)])
+    cpu_rows = {key: {"cpu": median(cpu[key]), "ratio": median(ratios[key])} for key in measured}
+    for (config, quality), row in cpu_rows.items():
+        log(f"8 formats encode CPU {config_label(config) + f' q{quality}' if config[0] != 'png' else 'floor'}: "
+            f"{row['cpu'] * 1e3:.1f} ms per image, "
+            f"{row['ratio']:.2f} x WebP q80")
+    return {"targets": targets, "matches": matches, "scores": sweep.scores, "cpu": cpu_rows,
+            "images": list(images)}
+
+
+def step_avif_http(pipelines, originals, quality_dir):
+    """9. AVIF encode per rendition over HTTP at Rendition's default (q60, effort 2) vs thumbor's AVIF for the same
+    request (fit-in 400x400, format(avif), quality(60), Pillow's AVIF at libaom speed 7, which is what libvips
+    gives effort 2), interleaved with each one's WebP q80 of the same image, so AVIF's cost over WebP is read
+    from the same run on both sides."""
+    names = ["5120x2880"] if QUICK else ["5120x2880", "2560x1600"]
+    results = []
+    for name in names:
+        peers = {
+            "rendition": rendition_peer(pipelines, originals, "thumb400-avif", name),
+            "thumbor": thumbor_peer(originals, f"filters:format(avif):quality({AVIF_DEFAULT_QUALITY})", name,
+                                    THUMBOR_AVIF, "thumbor-avif"),
+            "rendition-webp": rendition_peer(pipelines, originals, "thumb400", name),
+            "thumbor-webp": thumbor_peer(originals, "filters:format(webp):quality(80)", name),
+        }
+        save = lambda kind: (os.path.join(quality_dir, "http", f"{kind}-{name}")
+                             if kind in ("rendition", "thumbor") else None)
+        per = http_interleaved(f"9 avif http {name}", peers, 2, save)
+        summary = {"image": name, "connections": 2}
+        summary.update({kind: http_summary(runs) for kind, runs in per.items()})
+        thumbor_avif = summary["thumbor"]["media_type"] == "image/avif"
+        summary["thumbor_avif"] = thumbor_avif
+        summary["ratio"] = speed_ratio(per, "rendition", "thumbor") if thumbor_avif else None
+        summary["webp_ratio"] = speed_ratio(per, "rendition-webp", "thumbor-webp")
+        results.append(summary)
+    return results
+
+
+def step_auto_http(pipelines, originals, quality_dir):
+    """10. Render throughput of a `format: auto` preset (default candidates avif, webp, jpeg) asked with Chrome's
+    Accept, like row 3 (c = 8, a fresh key per request), against thumbor's own negotiation (AUTO_AVIF, AVIF q60,
+    same speed) with the same Accept, and against Rendition's WebP preset in the same run."""
+    names = ["5120x2880"] if QUICK else ["5120x2880", "2560x1600", "8000x6000"]
+    results = []
+    for name in names:
+        peers = {
+            "rendition": rendition_peer(pipelines, originals, "thumb400-auto", name, CHROME_ACCEPT),
+            "thumbor": thumbor_peer(originals, "", name, THUMBOR_AUTO, "thumbor-auto", CHROME_ACCEPT),
+            "rendition-webp": rendition_peer(pipelines, originals, "thumb400", name),
+        }
+        save = lambda kind: (os.path.join(quality_dir, "http", f"{kind}-auto-{name}")
+                             if kind in ("rendition", "thumbor") else None)
+        per = http_interleaved(f"10 auto http {name}", peers, 8, save)
+        summary = {"image": name, "connections": 8}
+        summary.update({kind: http_summary(runs) for kind, runs in per.items()})
+        summary["ratio"] = speed_ratio(per, "rendition", "thumbor")
+        summary["webp_ratio"] = speed_ratio(per, "rendition", "rendition-webp")
+        results.append(summary)
+    return results
+
+
 QUALITY_LABELS = {
     "engine": "Rendition engine, in process",
     "pyvips": "bare libvips `thumbnail` (pyvips)",
@@ -776,6 +1034,8 @@ QUALITY_LABELS = {
     "cli/v": "`vipsthumbnail`",
     "http/rendition": "Rendition over HTTP",
     "http/thumbor": "thumbor over HTTP",
+    "http/rendition-auto": "Rendition over HTTP, `format: auto`, Chrome's Accept",
+    "http/thumbor-auto": "thumbor over HTTP, AUTO_AVIF, Chrome's Accept",
 }
 
 
@@ -799,33 +1059,48 @@ def quality_outputs(images, quality_dir):
     return found
 
 
+class Ssim:
+    """SSIM against full-size decode + lanczos3 to the rendition's size (scikit-image, 1.0 = identical); each
+    original is decoded once and each reference size resampled once."""
+
+    def __init__(self):
+        import numpy
+        import pyvips
+        from skimage.metrics import structural_similarity
+        self.numpy, self.pyvips, self.structural_similarity = numpy, pyvips, structural_similarity
+        self.full, self.references = {}, {}
+
+    def array(self, image):
+        image = image[:3] if image.bands > 3 else image
+        return self.numpy.ndarray(buffer=image.write_to_memory(), dtype=self.numpy.uint8,
+                                  shape=[image.height, image.width, image.bands])
+
+    def score(self, original, path):
+        """(SSIM, "WxH") of the rendition at `path` made from `original`."""
+        out = self.pyvips.Image.new_from_file(path)
+        size = (out.width, out.height)
+        if (original, size) not in self.references:
+            if original not in self.full:
+                self.full = {original: self.pyvips.Image.new_from_file(original).autorot()}  # one at a time
+            full = self.full[original]
+            ref = full.resize(out.width / full.width, vscale=out.height / full.height, kernel="lanczos3")
+            self.references[(original, size)] = self.array(ref)
+        value = self.structural_similarity(self.references[(original, size)], self.array(out), channel_axis=2,
+                                           data_range=255)
+        return value, f"{size[0]}x{size[1]}"
+
+
 def step_quality(images, quality_dir):
     """SSIM of each kept rendition against full-size decode + lanczos3 to the same size (scikit-image)."""
-    import numpy
-    import pyvips
-    from skimage.metrics import structural_similarity
-
-    def array(image):
-        image = image[:3] if image.bands > 3 else image
-        return numpy.ndarray(buffer=image.write_to_memory(), dtype=numpy.uint8,
-                             shape=[image.height, image.width, image.bands])
-
+    ssim = Ssim()
     rows = []
     for name, original in images.items():
-        full, references = None, {}
         for image_name, label, shrink, path in quality_outputs(images, quality_dir):
             if image_name != name:
                 continue
-            out = pyvips.Image.new_from_file(path)
-            size = (out.width, out.height)
-            if size not in references:
-                if full is None:
-                    full = pyvips.Image.new_from_file(original).autorot()
-                ref = full.resize(out.width / full.width, vscale=out.height / full.height, kernel="lanczos3")
-                references[size] = array(ref)
-            score = structural_similarity(references[size], array(out), channel_axis=2, data_range=255)
+            score, size = ssim.score(original, path)
             rows.append({"image": name, "label": label, "shrink": shrink, "format": os.path.splitext(path)[1][1:],
-                         "size": f"{size[0]}x{size[1]}", "ssim": score})
+                         "size": size, "ssim": score})
     return rows
 
 
@@ -853,9 +1128,23 @@ def machine_line():
     import pyvips
     thumbor = version([os.path.join(VENV_BIN, "thumbor"), "--version"])
     return (f"{platform.node()}: {platform.system()} {platform.release()} {platform.machine()}, {cpu}, {CORES} cores, "
-            f"{memory:.0f} GiB; libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}, "
-            f"{version(['swift', '--version'])}, thumbor {thumbor}, {version(['wrk', '--version']).split(' [')[0]}, "
-            f"{version(['nginx', '-v'])}; Python {platform.python_version()}")
+            f"{memory:.0f} GiB; libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)} (libheif "
+            f"{version(['pkg-config', '--modversion', 'libheif'])}, libaom {version(['pkg-config', '--modversion', 'aom'])}), "
+            f"{version(['swift', '--version'])}, thumbor {thumbor} ({pillow_line()}), "
+            f"{version(['wrk', '--version']).split(' [')[0]}, {version(['nginx', '-v'])}; Python {platform.python_version()}")
+
+
+def pillow_line():
+    """thumbor's imaging library, and whether (and with what) it writes AVIF."""
+    try:
+        import PIL
+        from PIL import features
+    except ImportError:
+        return "no Pillow"
+    if not features.check("avif"):
+        return f"Pillow {PIL.__version__}, no AVIF"
+    from PIL import _avif
+    return f"Pillow {PIL.__version__}, AVIF: libavif {features.version('avif')}, {_avif.codec_versions()}"
 
 
 def load_average():
@@ -865,6 +1154,66 @@ def load_average():
 
 def verdict(ok):
     return "yes" if ok else "**no**"
+
+
+def format_report(formats):
+    """The formats-at-equal-SSIM section (measurement 8)."""
+    lines = ["", "## Formats at equal SSIM (measurement 8)", ""]
+    add = lines.append
+    add(f"400 px renditions (orient, fit inside 400×400) of {', '.join(formats['images'])} by `rendition run` with "
+        "generated presets; SSIM against full-size decode + lanczos3 to the same size (as the quality table), "
+        "mean over the images; mean bytes per rendition. The quality is the lowest whose mean SSIM reaches the "
+        f"target: swept in steps of 5, then by 1 below the first that does. Encode CPU: `rendition-bench`, one "
+        f"libvips thread, {FORMAT_CPU_ITERATIONS} renders × {FORMAT_CPU_ROUNDS} interleaved rounds of the same "
+        "renditions as 400 px PNGs, so it is the encoder's time plus a floor (decode of the PNG, the engine) "
+        "shown in the last line; ratios to WebP q80 are per round, then the median.")
+    cpu, scores = formats["cpu"], formats["scores"]
+    webp80 = scores[(("webp", None), 80)]
+    for target_name, target in formats["targets"].items():
+        add("")
+        add(f"Target: {target_name}'s mean SSIM, {target:.4f}.")
+        add("")
+        add("| format | quality | mean SSIM (per image) | mean bytes | bytes ÷ WebP q80 | encode CPU per image | "
+            "CPU ÷ WebP q80 |")
+        add("|---|---|---|---|---|---|---|")
+        for config, quality in formats["matches"][target_name].items():
+            if quality is None:
+                add(f"| {config_label(config)} | none up to q{FORMAT_SWEEP[config[0]][-1]} | | | | | |")
+                continue
+            score, timing = scores[(config, quality)], cpu.get((config, quality))
+            per = " / ".join(f"{p['ssim']:.4f}" for p in score["per"].values())
+            timing_text = (f"{timing['cpu'] * 1e3:.1f} ms | {timing['ratio']:.2f}" if timing else " | ")
+            add(f"| {config_label(config)} | {quality} | {score['ssim']:.4f} ({per}) | {score['bytes'] / 1024:.1f} KB | "
+                f"{score['bytes'] / webp80['bytes']:.2f} | {timing_text} |")
+    add("")
+    for effort in AVIF_EFFORTS:
+        key = (("avif", effort), AVIF_DEFAULT_QUALITY)
+        score, timing = scores[key], cpu[key]
+        add(f"- AVIF q{AVIF_DEFAULT_QUALITY} at effort {effort}: SSIM {score['ssim']:.4f} (WebP q80 "
+            f"{webp80['ssim']:.4f}), {score['bytes'] / 1024:.1f} KB ({score['bytes'] / webp80['bytes']:.2f} × WebP "
+            f"q80's {webp80['bytes'] / 1024:.1f} KB), encode {timing['cpu'] * 1e3:.1f} ms "
+            f"({timing['ratio']:.2f} × WebP q80's {cpu[(('webp', None), 80)]['cpu'] * 1e3:.1f} ms).")
+    matched = formats["matches"]["WebP q80"].get(("avif", AVIF_DEFAULT_EFFORT))
+    verdict_text = ("confirmed" if matched == AVIF_DEFAULT_QUALITY else
+                    f"**not confirmed: the lowest quality reaching it is {matched}**" if matched else
+                    "**not confirmed: no swept quality reaches it**")
+    add(f"- Rendition's AVIF default (q{AVIF_DEFAULT_QUALITY}, effort {AVIF_DEFAULT_EFFORT}) as the equal of WebP "
+        f"q80: {verdict_text}.")
+    add(f"- Floor (400 px PNG in, uncompressed PNG out): {cpu[(('png', None), 0)]['cpu'] * 1e3:.1f} ms per image.")
+    add("")
+    add("The sweep (mean SSIM / mean KB per rendition):")
+    add("")
+    configs = format_configs()
+    add("| quality | " + " | ".join(config_label(c) for c in configs) + " |")
+    add("|---|" + "---|" * len(configs))
+    qualities = sorted({q for (c, q) in scores if c[0] != "png"})
+    for quality in qualities:
+        cells = []
+        for config in configs:
+            score = scores.get((config, quality))
+            cells.append(f"{score['ssim']:.4f} / {score['bytes'] / 1024:.1f}" if score else "")
+        add(f"| {quality} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def report(results, images, started, load_start, elapsed):
@@ -933,10 +1282,36 @@ def report(results, images, started, load_start, elapsed):
         add(f"| 7 | batch of {BATCH_FILES}, `rendition run` vs `xargs -P{CORES} vipsthumbnail` (speed) | "
             f"{BATCH_FILES} wallpapers | {batch['ours']:.1f} s | {batch['theirs']:.1f} s | {batch['ratio']:.2f} | "
             f"≥ 1.0 | {verdict(batch['ratio'] >= 1.0)} |")
+    for row in results.get("avif_http", []):
+        ours, theirs, webp = row["rendition"], row["thumbor"], row["rendition-webp"]
+        their_webp = row["thumbor-webp"]
+        mine = (f"{ours['rps']:.1f} req/s, p50 {ours['p50']:.0f} ms, {ours['cpu_ms']:.0f} ms CPU per request "
+                f"(WebP q80: {webp['cpu_ms']:.0f} ms, so AVIF adds {ours['cpu_ms'] - webp['cpu_ms']:.0f} ms), "
+                f"{ours['bytes'] / 1024:.1f} KB")
+        if row["thumbor_avif"]:
+            peer = (f"{theirs['rps']:.1f} req/s, p50 {theirs['p50']:.0f} ms, {theirs['cpu_ms']:.0f} ms CPU per "
+                    f"request (WebP q80: {their_webp['cpu_ms']:.0f} ms, AVIF adds "
+                    f"{theirs['cpu_ms'] - their_webp['cpu_ms']:.0f} ms), {theirs['bytes'] / 1024:.1f} KB")
+            ratio = f"{row['ratio']:.2f} (WebP: {row['webp_ratio']:.2f})"
+        else:
+            peer = f"thumbor answered {theirs['media_type'] or '?'}: it cannot write AVIF with this install"
+            ratio = "—"
+        add(f"| 9 | AVIF per rendition over HTTP (q{AVIF_DEFAULT_QUALITY}, effort {AVIF_DEFAULT_EFFORT} = libaom "
+            f"speed {9 - AVIF_DEFAULT_EFFORT}), c = {row['connections']}, vs thumbor ×{CORES} AVIF (Pillow, same "
+            f"speed) | {row['image']} | {mine} | {peer} | {ratio} | — | |")
+    for row in results.get("auto_http", []):
+        ours, theirs, webp = row["rendition"], row["thumbor"], row["rendition-webp"]
+        add(f"| 10 | HTTP renders, `format: auto` preset with Chrome's Accept, c = {row['connections']}, vs thumbor "
+            f"×{CORES} AUTO_AVIF | {row['image']} | {ours['rps']:.1f} req/s, p50 {ours['p50']:.0f} ms, p99 "
+            f"{ours['p99']:.0f} ms, peak {ours['peak_mb']:.0f} MB, {ours['cpu_ms']:.0f} ms CPU per request, "
+            f"{ours['media_type']} {ours['bytes'] / 1024:.1f} KB; Rendition's WebP preset {webp['rps']:.1f} req/s "
+            f"(auto ÷ WebP {row['webp_ratio']:.2f}) | {theirs['rps']:.1f} req/s, p50 {theirs['p50']:.0f} ms, p99 "
+            f"{theirs['p99']:.0f} ms, peak {theirs['peak_mb']:.0f} MB, {theirs['cpu_ms']:.0f} ms CPU per request, "
+            f"{theirs['media_type']} {theirs['bytes'] / 1024:.1f} KB | {row['ratio']:.2f} | — | |")
     add("")
-    add("Ratios: 1 and 2 are Rendition ÷ reference (lower is better); 3, 4 and 7 are Rendition's speed ÷ the "
+    add("Ratios: 1 and 2 are Rendition ÷ reference (lower is better); 3, 4, 7, 9 and 10 are Rendition's speed ÷ the "
         "reference's (higher is better); 5 is Rendition's last-round peak ÷ thumbor's. Each ratio is the median of "
-        "the per-round ratios (1–4, 7) or of medians.")
+        "the per-round ratios (1–4, 7, 9, 10) or of medians.")
     if results.get("quality"):
         add("")
         add("## Quality and the cost of shrink-on-load")
@@ -957,6 +1332,8 @@ def report(results, images, started, load_start, elapsed):
             if row["format"] != "webp":
                 cpu = ""  # CPU was measured on the WebP runs
             add(f"| {row['image']} | {row['label']} | {row['format']} | {row['size']} | {row['ssim']:.4f} | {cpu} |")
+    if "formats" in results:
+        lines.extend(format_report(results["formats"]))
     if "http" in results:
         add("")
         add("## HTTP details")
@@ -995,8 +1372,10 @@ def main():
     for tool in ("vipsthumbnail", "vips", "wrk", "nginx", "apt-get", "dpkg-deb"):
         if not shutil.which(tool):
             sys.exit(f"bench: {tool} is missing; run `make bench` (benchmarks/run.sh installs it)")
-    for binary in ("rendition", "bootstrap", "rendition-bench"):
-        if not os.access(os.path.join(BIN, binary), os.X_OK):
+    # which binaries the chosen measurements run (run.sh builds just those)
+    needs = {"rendition": set(range(1, 11)) - {2, 6}, "bootstrap": {6}, "rendition-bench": {2, 8}}
+    for binary, steps in needs.items():
+        if (not ONLY or ONLY & steps) and not os.access(os.path.join(BIN, binary), os.X_OK):
             sys.exit(f"bench: {BIN}/{binary} is missing; run `make bench` (it builds the release binaries)")
     started, load_start = time.time(), load_average()
     os.makedirs(WORK, exist_ok=True)
@@ -1023,6 +1402,9 @@ def main():
         (5, "stress", lambda: step_stress(pipelines, originals)),
         (6, "cold", lambda: step_cold(pipelines, originals)),
         (7, "batch", lambda: step_batch(batch_files, pipelines)),
+        (8, "formats", lambda: step_formats(images)),
+        (9, "avif_http", lambda: step_avif_http(pipelines, originals, quality_dir)),
+        (10, "auto_http", lambda: step_auto_http(pipelines, originals, quality_dir)),
     ]
     for number, key, step in steps:
         if ONLY and number not in ONLY:

@@ -1,7 +1,8 @@
 -- wrk script for `make bench`: a fresh key per request, so every request to a render route renders.
---   wrk ... -s keys.lua URL -- PREFIX SUFFIX COUNT THREADS
+--   wrk ... -s keys.lua URL -- PREFIX SUFFIX COUNT THREADS [ACCEPT]
 -- Request i of thread t asks for PREFIX .. ((i * THREADS + t) mod COUNT) .. SUFFIX; the COUNT originals behind
--- those keys are hard links to one benchmark image (bench.py makes them). done() prints one line of JSON.
+-- those keys are hard links to one benchmark image (bench.py makes them). ACCEPT, when given, is sent as every
+-- request's Accept header (a browser's, for format negotiation). done() prints one line of JSON.
 
 local threads = {}
 
@@ -15,13 +16,17 @@ function init(args)
   suffix = args[2]
   count = tonumber(args[3])
   nthreads = tonumber(args[4])
+  headers = {}
+  if args[5] and args[5] ~= "" then
+    headers["Accept"] = args[5]
+  end
   counter = 0
 end
 
 function request()
   local n = (counter * nthreads + id) % count
   counter = counter + 1
-  return wrk.format("GET", prefix .. n .. suffix)
+  return wrk.format("GET", prefix .. n .. suffix, headers)
 end
 
 function done(summary, latency, requests)
