@@ -38,9 +38,9 @@ public struct Encode: OutputStage {
         /// Whether every client decodes it, so it can be what `format: auto` falls back to.
         var isUniversal: Bool { self == .jpeg || self == .png }
 
-        /// The quality used when a file gives none. AVIF's scale is not JPEG's: at its default effort, 60
-        /// gives about the SSIM of WebP at 80 on the benchmark photos (`make bench`, the formats table).
-        var defaultQuality: Int { self == .avif ? 60 : 80 }
+        /// The quality used when a file gives none. AVIF's scale is not JPEG's: at its default effort, 62 is
+        /// the lowest that reaches WebP q80's SSIM on the benchmark photos (`make bench`, row 8).
+        var defaultQuality: Int { self == .avif ? 62 : 80 }
 
         /// The effort used when a file gives none. For a 400 px rendition AVIF's 4 (libvips' default) costs
         /// ~30× WebP's encode time, 2 about 4× for ~13% more bytes at the same SSIM (`make bench`).
@@ -90,7 +90,7 @@ public struct Encode: OutputStage {
     static let format = StageOption<Choice>.required(
         "format", help: "Output format, or auto: the first of candidates that each client's Accept names.")
     static let quality = StageOption<Int?>.integer(
-        "quality", min: 1, max: 100, help: "Lossy quality, 1–100 (default 80; AVIF 60, about the same SSIM).")
+        "quality", min: 1, max: 100, help: "Lossy quality, 1–100 (default 80; AVIF 62, the same SSIM).")
     static let progressive = StageOption.boolean(
         "progressive", default: false, help: "JPEG: write a progressive (interlaced) file.")
     static let subsampling = StageOption<Subsampling>.choice(
