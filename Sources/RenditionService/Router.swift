@@ -168,7 +168,8 @@ public struct RenditionRouter: Sendable {
             response.route = "render"
             guard segments.count >= 3 else { throw Self.notFound }
             let address = try address(request, segments[1...], into: &response)
-            try await render(address, rawKey: path.raw[2...], deadline: deadline, into: &response)
+            try await render(
+                address, accept: accept(request), rawKey: path.raw[2...], deadline: deadline, into: &response)
         default:
             response.route = "origin"
             guard segments.count >= 2 else { throw Self.notFound }
@@ -188,10 +189,13 @@ public struct RenditionRouter: Sendable {
         response.preset = name
         response.key = key
         response.negotiated = service.plans[name]?.negotiates ?? false
-        // A repeated field is one comma-separated list (RFC 9110 §5.3).
-        let accept = request.headerFields[values: .accept]
-        return try service.address(
-            segment: segment, key: key, accept: accept.isEmpty ? nil : accept.joined(separator: ", "))
+        return try service.address(segment: segment, key: key, accept: accept(request))
+    }
+
+    /// The request's `Accept`; a repeated field is one comma-separated list (RFC 9110 §5.3).
+    func accept(_ request: HTTPRequest) -> String? {
+        let values = request.headerFields[values: .accept]
+        return values.isEmpty ? nil : values.joined(separator: ", ")
     }
 
     /// A fixed route's answer.
@@ -258,16 +262,20 @@ public struct RenditionRouter: Sendable {
         response.body = object.body
     }
 
-    /// Render: make and store the rendition, then 301 back to its public URL, which names no format (the
-    /// client's `Accept` chooses it again there). Never redirects on failure.
+    /// Render: make and store the rendition, then 301 back to its public URL, which names no format when
+    /// the client's `Accept` chooses this one there (the miss flow); a client that asked for another format
+    /// by name goes back to the URL that names it. Never redirects on failure.
     func render(
-        _ address: RenditionAddress, rawKey: ArraySlice<Substring>, deadline: Deadline?,
+        _ address: RenditionAddress, accept: String?, rawKey: ArraySlice<Substring>, deadline: Deadline?,
         into response: inout RoutedResponse
     )
         async throws
     {
         let result = try await service.render(address, deadline: deadline)
-        let segment = address.plan.form.publicSegment(preset: address.plan.name)
+        let (plan, preset) = (address.plan, service.plans[address.plan.name])
+        let segment =
+            preset?.negotiate(accept: accept) == plan.form.format
+            ? plan.form.publicSegment(preset: plan.name) : plan.form.segment(preset: plan.name)
         response.redirect(301, to: publicBaseURL + "/" + segment + "/" + rawKey.joined(separator: "/"))
         switch result {
         case .rendered(_, let timings):

@@ -60,6 +60,17 @@ import Vips
         }
     }
 
+    @Test func aFormatAskedForByNameComesBackToTheURLThatNamesIt() async throws {
+        try await withRouter { router, _ in
+            let named = await router.handle(request("/_render/card@400w@jpeg/a%20b/cat.jpg", accept: Self.chrome))
+            #expect(named.head.status == 301 && named.head.headerFields[.location] == "/card@400w@jpeg/a%20b/cat.jpg")
+            let hit = await router.handle(request("/card@400w@jpeg/a%20b/cat.jpg", accept: Self.chrome))
+            #expect(hit.head.status == 200 && hit.head.headerFields[.contentType] == "image/jpeg")
+            let chosen = await router.handle(request("/_render/card@400w@jpeg/a%20b/cat.jpg", accept: Self.safari13))
+            #expect(chosen.head.headerFields[.location] == "/card@400w/a%20b/cat.jpg", "Safari 13 gets JPEG there")
+        }
+    }
+
     @Test func fixedFormatPresetsKeepTheirKeysAndNoVary() async throws {
         try await withRouter { router, renditions in
             let render = await router.handle(request("/_render/thumbnail/a%20b/cat.jpg", accept: Self.chrome))
