@@ -13,9 +13,15 @@ struct Preview: AsyncParsableCommand {
             warning badge when a limit or an `enlarge: false` clamp applied. The folder is self-contained \
             (no script, no external asset) and can be opened offline or kept as a CI artifact.
 
+            A preset with size variants or several candidate formats (format: auto) is shown in every form it \
+            declares: each size (@{W}w, @{D}x) in each candidate format, with its bytes and, for a negotiating \
+            preset, its share of the fallback format's bytes at the same size (what AVIF buys over WebP and JPEG \
+            on your originals). --no-forms renders each preset's own form only.
+
             With --base (a git ref such as origin/main, or a folder of pipeline files), only presets whose plan \
-            changed, appeared or disappeared are rendered, old and new side by side with the difference in bytes \
-            and a perceptual distance (0 = looks the same, 64 = opposite), for reviewing a preset change.
+            changed, appeared or disappeared (in any form) are rendered, old and new side by side with the \
+            difference in bytes and a perceptual distance (0 = looks the same, 64 = opposite), and each changed \
+            form with its difference in bytes, for reviewing a preset change.
             """
     )
 
@@ -40,6 +46,11 @@ struct Preview: AsyncParsableCommand {
 
     @Option(name: .long, help: "Renders at once (default: one per core).")
     var jobs: Int?
+
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Render every size variant and candidate format of each preset, not only its own form.")
+    var forms = true
 
     func validate() throws {
         if maxOriginals < 1 { throw ValidationError("--max-originals must be at least 1.") }
@@ -92,7 +103,7 @@ struct Preview: AsyncParsableCommand {
         let originalsURL = URL(fileURLWithPath: originals)
         var report = try await PreviewBuilder(renderer: renderer).build(
             title: base.map { "Preset changes against \($0)" } ?? "Preset preview",
-            presets: selected, sampleCount: files.count, base: base,
+            presets: selected, sampleCount: files.count, base: base, forms: forms,
             read: { index in
                 PreviewSample(
                     name: files[index], bytes: try readBytes(originalsURL.appendingPathComponent(files[index]).path))
@@ -112,7 +123,9 @@ struct Preview: AsyncParsableCommand {
             let changed = report.columns.map { "\($0.preset) (\($0.change?.rawValue ?? ""))" }
             line += changed.isEmpty ? ", no preset changed" : ": \(changed.joined(separator: ", "))"
         }
-        line += String(format: ", %d cells, %d with warnings, in %.2f s", rendered, report.badgeCount, seconds)
+        line += String(
+            format: ", %d cells, %d renditions, %d warnings, in %.2f s", rendered, report.renditionCount,
+            report.badgeCount, seconds)
         print(line)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import RenditionCore
 
 /// The static report page (`index.html`): plain HTML and inline CSS, no script, no external asset, only
 /// relative links to the renditions beside it, so the folder works offline and as a CI artifact.
@@ -13,6 +14,14 @@ public enum PreviewPage {
         if let base = report.base { body += ", compared with <code>\(HTML.escape(base))</code>" }
         body += ". Renditions are shown at their real size, at most \(maxShownWidth) px wide; "
         body += "select one to open the full file.</p>\n"
+        if report.columns.contains(where: \.hasForms) {
+            body += "<p>A preset with size variants or several candidate formats shows its own rendition (what "
+            body += "<code>/{preset}/{key}</code> answers at its base size, in its first format), then a table "
+            body += "of every form it declares: each size (<code>@{W}w</code>, <code>@{D}x</code>) in each "
+            body += "candidate format, with its bytes and, for a negotiating preset, its share of the bytes of the "
+            body += "format every client decodes at the same size, so you can see what AVIF buys over WebP and "
+            body += "JPEG on these originals. Those renditions are shown smaller; select one to open it.</p>\n"
+        }
         if report.base != nil { body += changes(report) }
         if !report.problems.isEmpty {
             body += "<section aria-labelledby=\"problems\"><h2 id=\"problems\">Pipeline problems</h2><ul>"
@@ -54,6 +63,12 @@ public enum PreviewPage {
                 text += " <span class=\"change \(change.rawValue)\">\(change.rawValue)</span>"
             }
             if let summary = column.summary { text += "<br><span class=\"summary\">\(HTML.escape(summary))</span>" }
+            if column.hasForms {
+                let sizes = column.sizes.count
+                let formats = max(1, column.formats.count)
+                text += "<br><span class=\"summary\">\(column.forms.count) forms: \(sizes) size\(sizes == 1 ? "" : "s")"
+                text += " × \(formats) format\(formats == 1 ? "" : "s")</span>"
+            }
             text += "</th>"
         }
         text += "</tr></thead>\n<tbody>\n"
@@ -105,7 +120,117 @@ public enum PreviewPage {
             }
             text += "</ul>"
         }
+        if column.hasForms { text += forms(cell, column: column, original: original) }
         return text
+    }
+
+    /// The preset's forms as a small table: a row per size, a column per format, each rendition with its
+    /// bytes and its share of the fallback format's bytes at the same size. The cell's own form is the
+    /// figure above the table, so its entry has no second image.
+    static func forms(_ cell: PreviewCell, column: PreviewColumn, original: PreviewOriginal) -> String {
+        let formats: [String?] = column.formats.isEmpty ? [nil] : column.formats.map { Optional($0) }
+        guard cell.current != nil else { return "" }
+        var text = "<table class=\"forms\"><caption>Every form of <code>\(HTML.escape(column.preset))</code>"
+        text += " for \(HTML.escape(original.name))</caption>\n<thead><tr><th scope=\"col\">size</th>"
+        for format in formats {
+            text += "<th scope=\"col\">\(HTML.escape(format.map(formatName) ?? column.format))</th>"
+        }
+        text += "</tr></thead><tbody>"
+        for size in column.sizes {
+            let entries = formats.map { RenditionForm(size: size, format: $0) }
+            let outcomes = entries.compactMap { column.forms.contains($0) ? cell.outcome($0, in: column) : nil }
+            text += "<tr><th scope=\"row\"><code>\(HTML.escape(size == .base ? "base" : size.suffix))</code>"
+            if let rendition = outcomes.lazy.compactMap(\.rendition).first {
+                text += "<br>\(rendition.width)×\(rendition.height)"
+            }
+            // The size's warnings (an `enlarge: false` cap) are the same in every format: shown once.
+            var badges: [Badge] = []
+            for badge in outcomes.flatMap({ Badge.badges(for: $0) })
+            where badge.kind != .failed && !badges.contains(badge) {
+                badges.append(badge)
+            }
+            text += badgeList(badges, capped: true)
+            text += "</th>"
+            for form in entries {
+                text += "<td>" + formEntry(form, cell: cell, column: column, original: original) + "</td>"
+            }
+            text += "</tr>"
+        }
+        text += "</tbody></table>"
+        if !column.removedForms.isEmpty {
+            text += "<p class=\"delta\">No longer declared: "
+            text +=
+                column.removedForms.map { "<code>\(HTML.escape($0.segment(preset: column.preset)))</code>" }
+                .joined(separator: ", ") + "</p>"
+        }
+        return text
+    }
+
+    /// One form in the forms table: a small image linked to the file, its bytes, and its share of the
+    /// fallback format's bytes; in compare mode, what changed against the base version.
+    static func formEntry(_ form: RenditionForm, cell: PreviewCell, column: PreviewColumn, original: PreviewOriginal)
+        -> String
+    {
+        guard column.forms.contains(form), let outcome = cell.outcome(form, in: column) else { return "—" }
+        let own = form == column.forms.first
+        var text = ""
+        switch outcome {
+        case .failed(let code, let message):
+            return "<p class=\"failed\"><code>\(HTML.escape(code))</code>: \(HTML.escape(message))</p>"
+        case .rendered(let rendition):
+            let href = HTML.attribute(HTML.encodePath(rendition.file))
+            if own {
+                text += "<a href=\(href)>shown above</a><br>"
+            } else {
+                let name = form.format.map(formatName) ?? rendition.format
+                let alt = "\(column.preset)\(form.size.suffix) \(name) rendition of \(original.name)"
+                text += "<a href=\(href)><img class=\"form\" src=\(href) alt=\(HTML.attribute(alt)) "
+                text += "width=\"\(rendition.width)\" height=\"\(rendition.height)\"></a>"
+            }
+            text += "<span class=\"bytes\">\(formatBytes(rendition.bytes))</span>"
+            if let share = cell.shareOfFallback(form, in: column), let fallback = column.fallback {
+                text += "<br><span class=\"share\">\(String(format: "%.0f", share * 100)) % of "
+                text += "\(HTML.escape(formatName(fallback)))</span>"
+            }
+        }
+        if let entry = cell.forms.first(where: { $0.form == form }) {
+            switch entry.change {
+            case .added?:
+                text += "<br><span class=\"change added\">new form</span>"
+            case .changed?:
+                text += "<br><span class=\"change changed\">changed</span>"
+                if let difference = entry.byteDifference, let old = entry.base?.rendition, old.bytes > 0 {
+                    let percent = Double(difference) / Double(old.bytes) * 100
+                    text += " <a href=\(HTML.attribute(HTML.encodePath(old.file)))>before</a>: "
+                    text += "\(difference >= 0 ? "+" : "−")\(formatBytes(abs(difference))) "
+                    text += "(\(difference >= 0 ? "+" : "−")\(String(format: "%.1f", abs(percent))) %)"
+                }
+            default:
+                break
+            }
+        }
+        return text
+    }
+
+    /// The badges as a list (for the forms table, with the `capped` wording of the plan).
+    static func badgeList(_ badges: [Badge], capped: Bool) -> String {
+        guard !badges.isEmpty else { return "" }
+        var text = "<ul class=\"badges\">"
+        for badge in badges {
+            let label = capped && badge.kind == .clamp ? "capped (enlarge: false)" : badge.label
+            text += "<li class=\"badge \(badge.kind.rawValue)\" title=\(HTML.attribute(badge.detail))>"
+            text += "⚠ \(HTML.escape(label))<span class=\"detail\">: \(HTML.escape(badge.detail))</span></li>"
+        }
+        return text + "</ul>"
+    }
+
+    /// How a format token is spelled for people: `avif` → AVIF, `webp` → WebP.
+    public static func formatName(_ token: String) -> String {
+        switch token.lowercased() {
+        case "webp": "WebP"
+        case "jpg": "JPEG"
+        default: token.uppercased()
+        }
     }
 
     /// One rendition (or its absence, or its failure) with its facts.
@@ -191,6 +316,15 @@ public enum PreviewPage {
         .change.added { background: #b7f0c0; color: #003d0a; }
         .change.removed { background: #ffc2c2; color: #4a0000; }
         .empty { font-style: italic; }
+        table.forms { margin-top: 0.5rem; font-size: 0.8rem; }
+        table.forms caption { font-size: 0.8rem; }
+        table.forms th, table.forms td { padding: 0.25rem 0.4rem; }
+        table.forms td { white-space: nowrap; }
+        table.forms thead th { position: static; }
+        table.forms th[scope=row] { min-width: 4.5rem; }
+        img.form { max-width: 96px; margin-bottom: 0.15rem; }
+        .bytes { font-variant-numeric: tabular-nums; }
+        .share { color: GrayText; }
         """
 
     /// `812 B`, `45.3 kB`, `2.1 MB` (decimal units, as file managers show them).

@@ -27,8 +27,25 @@ public struct PreviewReport: Sendable {
         self.problems = problems
     }
 
-    /// Every cell with a badge, for a summary line and for exit statuses.
-    public var badgeCount: Int { rows.reduce(0) { $0 + $1.cells.reduce(0) { $0 + $1.badges.count } } }
+    /// Every badge of every cell and of its other forms, for a summary line and for exit statuses.
+    public var badgeCount: Int {
+        rows.reduce(0) {
+            $0 + $1.cells.reduce(0) { $0 + $1.badges.count + $1.forms.reduce(0) { $0 + $1.badges.count } }
+        }
+    }
+
+    /// Every rendition rendered for the report (other forms and compare mode's base versions included).
+    public var renditionCount: Int {
+        rows.reduce(0) { total, row in
+            total
+                + row.cells.reduce(0) { count, cell in
+                    count + (cell.current?.rendition == nil ? 0 : 1) + (cell.base?.rendition == nil ? 0 : 1)
+                        + cell.forms.reduce(0) {
+                            $0 + ($1.outcome.rendition == nil ? 0 : 1) + ($1.base?.rendition == nil ? 0 : 1)
+                        }
+                }
+        }
+    }
 }
 
 /// How a preset differs from its base version.
@@ -51,13 +68,40 @@ public struct PreviewColumn: Sendable, Hashable {
     public var format: String
     /// Compare mode only: how the preset changed.
     public var change: PresetChange?
+    /// Every form the report shows of the preset, its own (base size, first format) first, then each size
+    /// in every format as ``PipelinePlan/allForms`` orders them; just the base form for a preset with one.
+    public var forms: [RenditionForm]
+    /// The format tokens a negotiating preset chooses from, best first, the fallback last; empty for a
+    /// preset with one fixed format.
+    public var formats: [String]
+    /// Compare mode: forms the base version declared that the current one no longer does.
+    public var removedForms: [RenditionForm]
 
-    public init(preset: String, summary: String?, format: String, change: PresetChange? = nil) {
+    public init(
+        preset: String, summary: String?, format: String, change: PresetChange? = nil,
+        forms: [RenditionForm] = [RenditionForm()], formats: [String] = [], removedForms: [RenditionForm] = []
+    ) {
         self.preset = preset
         self.summary = summary
         self.format = format
         self.change = change
+        self.forms = forms
+        self.formats = formats
+        self.removedForms = removedForms
     }
+
+    /// Whether the preset has forms beyond its own: size variants or candidate formats.
+    public var hasForms: Bool { forms.count > 1 }
+
+    /// The sizes the forms come in, the base first, each once.
+    public var sizes: [RenditionForm.Size] {
+        var sizes: [RenditionForm.Size] = []
+        for form in forms where !sizes.contains(form.size) { sizes.append(form.size) }
+        return sizes
+    }
+
+    /// The format every client decodes (the last candidate), the one other formats are measured against.
+    public var fallback: String? { formats.last }
 }
 
 /// One original and its cells, in column order.
@@ -140,9 +184,30 @@ public struct PreviewCell: Sendable, Hashable {
     /// The base preset's outcome, in compare mode for changed and removed presets.
     public var base: PreviewOutcome?
 
-    public init(current: PreviewOutcome?, base: PreviewOutcome? = nil) {
+    /// The preset's other forms (size variants, other candidate formats), in the column's order; empty
+    /// for a preset with one form, or when the report renders only each preset's own form.
+    public var forms: [PreviewForm]
+
+    public init(current: PreviewOutcome?, base: PreviewOutcome? = nil, forms: [PreviewForm] = []) {
         self.current = current
         self.base = base
+        self.forms = forms
+    }
+
+    /// The current outcome of `form` in `column`: the cell's own rendition for the column's first form.
+    public func outcome(_ form: RenditionForm, in column: PreviewColumn) -> PreviewOutcome? {
+        form == column.forms.first ? current : forms.first { $0.form == form }?.outcome
+    }
+
+    /// `form`'s bytes as a fraction of the fallback format's at the same size (0.54 = 54 % of JPEG's);
+    /// `nil` for a fixed-format preset, for the fallback itself, or when either did not render.
+    public func shareOfFallback(_ form: RenditionForm, in column: PreviewColumn) -> Double? {
+        guard let fallback = column.fallback, form.format != fallback,
+            let bytes = outcome(form, in: column)?.rendition?.bytes,
+            let reference = outcome(RenditionForm(size: form.size, format: fallback), in: column)?.rendition?.bytes,
+            reference > 0
+        else { return nil }
+        return Double(bytes) / Double(reference)
     }
 
     /// Warnings about the current rendition (else the base's, for a removed preset).
@@ -164,6 +229,34 @@ public struct PreviewCell: Sendable, Hashable {
     public var perceptualDistance: Int? {
         guard let new = current?.rendition?.hash, let old = base?.rendition?.hash else { return nil }
         return new.distance(to: old)
+    }
+}
+
+/// One of a preset's other forms (a size variant, another candidate format) and what it made of an original.
+public struct PreviewForm: Sendable, Hashable {
+    public var form: RenditionForm
+    public var outcome: PreviewOutcome
+    /// Compare mode: how the form differs from the base version's form of the same name (`changed` when
+    /// its plan's fingerprint differs, `added` when the base did not declare it, `unchanged` otherwise).
+    public var change: PresetChange?
+    /// Compare mode: the base version's rendition, for a changed form.
+    public var base: PreviewOutcome?
+
+    public init(form: RenditionForm, outcome: PreviewOutcome, change: PresetChange? = nil, base: PreviewOutcome? = nil)
+    {
+        self.form = form
+        self.outcome = outcome
+        self.change = change
+        self.base = base
+    }
+
+    /// Warnings about this form's rendition, such as a width variant `enlarge: false` held back.
+    public var badges: [Badge] { Badge.badges(for: outcome) }
+
+    /// Compare mode: bytes of this form's rendition minus the base version's.
+    public var byteDifference: Int? {
+        guard let new = outcome.rendition, let old = base?.rendition else { return nil }
+        return new.bytes - old.bytes
     }
 }
 

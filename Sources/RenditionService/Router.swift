@@ -294,7 +294,9 @@ public struct RenditionRouter: Sendable {
     static let serverTiming = HTTPField.Name("Server-Timing")!
 
     /// The studio: every preset on the first originals of the source store, as images at their public
-    /// URLs, so the browser walks the miss-redirect flow. Never cached: the store changes under it.
+    /// URLs, so the browser walks the miss-redirect flow, and each form of a preset with forms at its own
+    /// URL, with the bytes the rendition store holds for each (looked up, bounded). Never cached: the
+    /// store changes under it.
     func studioPage(into response: inout RoutedResponse) async throws {
         let listing: StudioPage.Listing
         do {
@@ -308,11 +310,15 @@ public struct RenditionRouter: Sendable {
         } catch {
             throw RenditionError.storage(error, while: "listing originals for the studio")
         }
-        let presets = service.plans.values.sorted { $0.name < $1.name }.map {
-            StudioPage.Preset(name: $0.name, summary: $0.summary, format: $0.output.fileExtension)
+        let presets = service.plans.values.sorted { $0.name < $1.name }.map(StudioPage.Preset.init)
+        var stored: StudioPage.Stored?
+        if case .keys(let keys, _) = listing, !keys.isEmpty {
+            stored = await service.storedSizes(
+                StudioPage.renditionKeys(presets: presets, keys: keys), limit: Self.studioLookupLimit)
         }
         let html = StudioPage.html(
-            presets: presets, listing: listing, publicBaseURL: publicBaseURL, store: "\(service.source)")
+            presets: presets, listing: listing, publicBaseURL: publicBaseURL, store: "\(service.source)",
+            stored: stored)
         response.text(200, html, type: "text/html; charset=utf-8")
         // The page has no script; images may come from the public base (a CDN) as well as this host, and
         // the empty `data:` icon keeps the browser from asking for /favicon.ico.

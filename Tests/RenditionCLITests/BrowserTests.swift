@@ -97,12 +97,33 @@ let hostileName = "<img src=x onerror=alert(1)>.jpg"
         #expect(html.contains("users/&lt;img src=x onerror=alert(1)&gt;.jpg"))
         #expect(!html.contains("<img src=x"))
         #expect(html.contains("class=\"badge clamp\""))
-        #expect(try workspace.files().contains("report/r0/thumbnail.webp"))
+        let files = try workspace.files()
+        #expect(files.contains("report/r0/thumbnail.webp"))
+        // Every form of every preset, for every original: `card` in each size and each candidate format.
+        let card = try #require(shippedPlans["card"])
+        #expect(card.allForms.count > 1)
+        for row in 0..<3 {
+            for form in card.allForms where form.form != card.form {
+                let file = "report/r\(row)/\(form.form.segment(preset: "card")).\(form.output.fileExtension)"
+                #expect(files.contains(file), "\(file)")
+                let link = file.dropFirst("report/".count).replacingOccurrences(of: "@", with: "%40")
+                #expect(html.contains(#"src="\#(link)""#), "\(file)")
+            }
+        }
+        #expect(html.contains(" % of JPEG"))
+        // small.png (160 px wide) cannot fill card's width variants with enlarge: false.
+        #expect(html.contains("capped (enlarge: false)"))
+        let forms = shippedPlans.values.map(reportForms).reduce(0, +)
+        #expect(run.stdout.contains("\(3 * forms) renditions"), "\(run.stdout)")
 
         let page = workspace.url.appendingPathComponent("report/index.html").absoluteString
         let check = try BrowserCheck.load(page, screenshot: "preview-report")
-        check.expectEverythingLoaded(images: 3 * shippedPlans.count)
+        check.expectEverythingLoaded(images: 3 * forms)
         #expect(check.title == "Preset preview")
+        #expect(
+            check.images.contains {
+                $0.src.hasSuffix("/r0/card%40800w%40webp.webp") && $0.alt?.contains("WebP") == true
+            })
     }
 
     @Test func compareModeShowsAChangedPresetSideBySide() throws {
@@ -190,18 +211,40 @@ let hostileName = "<img src=x onerror=alert(1)>.jpg"
         #expect(page.status == 200 && page.header("Cache-Control") == "no-store")
 
         let check = try BrowserCheck.load("\(origin)/studio", screenshot: "studio-live")
-        // sample.jpg (written by serve) and the three originals, through each shipped preset.
-        check.expectEverythingLoaded(images: 4 * shippedPlans.count)
+        // sample.jpg (written by serve) and the three originals, through each shipped preset and each
+        // form of a preset with forms (every candidate format at its stored form, every size variant).
+        check.expectEverythingLoaded(images: 4 * shippedPlans.values.map(studioImages).reduce(0, +))
         #expect(
             check.images.contains {
                 $0.src.hasSuffix("/thumbnail/users/%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E.jpg")
             })
-        // The browser walked the flow: a 307 and a render for every image, then the stored rendition.
+        let card = try #require(shippedPlans["card"])
+        for format in card.formats {
+            #expect(check.images.contains { $0.src.hasSuffix("/card%40\(format.token)/photo.jpg") }, "\(format)")
+        }
+        for size in card.variants.sizes where size != .base {
+            let segment = "card" + size.suffix.replacingOccurrences(of: "@", with: "%40")
+            #expect(check.images.contains { $0.src.hasSuffix("/\(segment)/photo.jpg") }, "\(size)")
+        }
+        // The browser walked the flow: a 307 and a render for every rendition it asked for (each once,
+        // though two images may ask for one: the public URL and the stored form of the format negotiated).
         let metrics = String(decoding: try Curl.get("\(origin)/metrics").body, as: UTF8.self)
-        let renders = 4 * shippedPlans.count
-        #expect(
-            metrics.contains("rendition_http_requests_total{route=\"render\",status=\"301\"} \(renders)"), "\(metrics)")
-        #expect(
-            metrics.contains("rendition_http_requests_total{route=\"origin\",status=\"307\"} \(renders)"), "\(metrics)")
+        let renders = 4 * shippedPlans.values.map { studioRenditions($0).count }.reduce(0, +)
+        #expect(metrics.contains("rendition_renders_total \(renders)\n"), "\(metrics)")
+        for (route, status) in [("render", "301"), ("origin", "307")] {
+            let count = metrics.split(separator: "\n").first {
+                $0.hasPrefix("rendition_http_requests_total{route=\"\(route)\",status=\"\(status)\"} ")
+            }.flatMap { Int($0.split(separator: " ").last!) }
+            #expect((count ?? 0) >= renders, "\(route) \(status): \(metrics)")
+        }
+
+        // Now that they are stored, the page shows the bytes of each, and each stored form serves its format.
+        let again = String(decoding: try Curl.get("\(origin)/studio").body, as: UTF8.self)
+        #expect(again.contains(" % of JPEG"))
+        for format in card.formats {
+            let image = try Curl.get(
+                "\(origin)/card@\(format.token)/photo.jpg", headers: ["Accept: \(chromiumImageAccept)"])
+            #expect(image.status == 200 && image.header("Content-Type") == format.mediaType, "\(format)")
+        }
     }
 }

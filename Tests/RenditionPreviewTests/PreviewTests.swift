@@ -20,6 +20,15 @@ let thumbnailYAML = """
       - encode: {format: webp, quality: 80}
     """
 
+/// A negotiating preset with two width variants: 3 sizes × 3 formats = 9 forms.
+let cardYAML = """
+    stages:
+      - resize: {width: 400}
+      - encode: {format: auto}
+    variants:
+      widths: [200, 800]
+    """
+
 /// Collects what the builder writes.
 final class Sink: Sendable {
     let files = Mutex<[String: [UInt8]]>([:])
@@ -142,6 +151,84 @@ final class Sink: Sendable {
     }
 }
 
+@Suite struct FormsPageTests {
+    func rendition(_ file: String, _ format: String, width: Int, bytes: Int, warnings: [RenderWarning] = [])
+        -> PreviewOutcome
+    {
+        .rendered(
+            PreviewRendition(
+                file: file, format: format, width: width, height: width / 2, bytes: bytes, milliseconds: 3,
+                warnings: warnings))
+    }
+
+    /// `card`: base and @800w, each in AVIF, WebP and JPEG; the original is too small for @800w.
+    func report() -> (PreviewReport, PreviewColumn) {
+        let formats = ["avif", "webp", "jpeg"]
+        let forms = [RenditionForm.Size.base, .width(800)].flatMap { size in
+            formats.map { RenditionForm(size: size, format: $0) }
+        }
+        let column = PreviewColumn(preset: "card", summary: nil, format: "avif", forms: forms, formats: formats)
+        let clamp = RenderWarning(.enlargeClamped, "enlarge: false kept 600×300 below 800 wide")
+        let extensions = ["avif": "avif", "webp": "webp", "jpeg": "jpg"]
+        let bytes = ["avif": 16_200, "webp": 21_000, "jpeg": 30_000]
+        let others = forms.dropFirst().map { form in
+            let wide = form.size != .base
+            return PreviewForm(
+                form: form,
+                outcome: rendition(
+                    "r0/\(form.segment(preset: "card")).\(extensions[form.format!]!)", extensions[form.format!]!,
+                    width: wide ? 600 : 400, bytes: bytes[form.format!]! * (wide ? 2 : 1),
+                    warnings: wide ? [clamp] : []))
+        }
+        let cell = PreviewCell(current: rendition("r0/card.avif", "avif", width: 400, bytes: 16_200), forms: others)
+        let report = PreviewReport(
+            title: "Preset preview", columns: [column],
+            rows: [PreviewRow(original: PreviewOriginal(name: hostile, bytes: 90_000), cells: [cell])])
+        return (report, column)
+    }
+
+    @Test func everyFormIsShownWithItsBytesAndItsShareOfTheFallback() throws {
+        let (report, column) = report()
+        let cell = report.rows[0].cells[0]
+        #expect(cell.shareOfFallback(RenditionForm(format: "avif"), in: column) == 0.54)
+        #expect(cell.shareOfFallback(RenditionForm(size: .width(800), format: "webp"), in: column) == 0.7)
+        #expect(cell.shareOfFallback(RenditionForm(format: "jpeg"), in: column) == nil)
+
+        let html = PreviewPage.html(report)
+        // The preset's own rendition once, and every other form as its own image.
+        #expect(html.components(separatedBy: "<img ").count - 1 == column.forms.count)
+        for form in column.forms.dropFirst() {
+            let file = HTML.encodePath(cell.outcome(form, in: column)!.rendition!.file)
+            #expect(html.contains(#"<a href="\#(file)"><img class="form" src="\#(file)""#), "\(file)")
+        }
+        #expect(html.contains(#"src="r0/card%40800w%40webp.webp" alt="card@800w WebP rendition of &lt;img"#))
+        #expect(html.contains("<th scope=\"col\">AVIF</th><th scope=\"col\">WebP</th><th scope=\"col\">JPEG</th>"))
+        #expect(html.contains("16.2 kB</span><br><span class=\"share\">54 % of JPEG"))
+        #expect(html.contains("42.0 kB</span><br><span class=\"share\">70 % of JPEG"))
+        #expect(html.contains("<code>@800w</code><br>600×300"))
+        // The cap is said once for the size, not once per format.
+        #expect(html.components(separatedBy: "capped (enlarge: false)").count - 1 == 1)
+        #expect(html.contains("6 forms: 2 sizes × 3 formats"))
+        #expect(report.badgeCount == 3)
+        #expect(report.renditionCount == 6)
+        #expect(!html.contains("<img src=x"))
+    }
+
+    @Test func aPresetWithOneFormHasNoFormsTable() {
+        let column = PreviewColumn(preset: "thumbnail", summary: nil, format: "webp")
+        let report = PreviewReport(
+            title: "t", columns: [column],
+            rows: [
+                PreviewRow(
+                    original: PreviewOriginal(name: "a.jpg", bytes: 1000),
+                    cells: [PreviewCell(current: rendition("r0/thumbnail.webp", "webp", width: 400, bytes: 300))])
+            ])
+        let html = PreviewPage.html(report)
+        #expect(!html.contains("class=\"forms\""))
+        #expect(html.components(separatedBy: "<img ").count - 1 == 1)
+    }
+}
+
 @Suite struct PresetChangeTests {
     @Test func changedMeansADifferentFingerprint() throws {
         let thumbnail = try plan("thumbnail", thumbnailYAML)
@@ -158,6 +245,18 @@ final class Sink: Sendable {
         #expect(presets.map(\.change) == [.unchanged, .added, .removed, .changed])
         #expect(presets[3].current?.fingerprint == smaller.fingerprint)
         #expect(presets[3].base?.fingerprint == thumbnail.fingerprint)
+    }
+
+    @Test func aChangeToAnyFormIsAChange() throws {
+        let card = try plan("card", cardYAML)
+        // Only WebP's quality: the preset's own form (AVIF at the base size) renders the same bytes.
+        let webp = try plan(
+            "card", cardYAML.replacingOccurrences(of: "{format: auto}", with: "{format: auto, webp: {quality: 50}}"))
+        #expect(webp.fingerprint == card.fingerprint)
+        let wider = try plan("card", cardYAML.replacingOccurrences(of: "[200, 800]", with: "[200, 800, 1200]"))
+        let presets = PreviewPreset.compare(
+            current: ["a": webp, "b": wider, "c": card], base: ["a": card, "b": card, "c": card])
+        #expect(presets.map(\.change) == [.changed, .changed, .unchanged])
     }
 }
 
@@ -239,6 +338,112 @@ final class Sink: Sendable {
     }
 }
 
+@Suite(.serialized) struct FormsBuilderTests {
+    init() throws { try VipsRuntime.start() }
+
+    @Test func rendersEveryFormOfAPresetBesideItsOwn() async throws {
+        let samples = [
+            PreviewSample(name: "photo.jpg", bytes: try Fixtures.jpeg(Fixtures.photo(width: 1200, height: 800))),
+            PreviewSample(name: "small.jpg", bytes: try Fixtures.jpeg(Fixtures.photo(width: 500, height: 250))),
+        ]
+        let card = try plan("card", cardYAML)
+        let sink = Sink()
+        let renderer = try Renderer(threads: 2)
+        let progress = Mutex<[(Int, Int)]>([])
+        let report = try await PreviewBuilder(renderer: renderer).build(
+            title: "t", presets: PreviewPreset.all(["card": card, "thumbnail": try plan("thumbnail", thumbnailYAML)]),
+            sampleCount: samples.count, read: { samples[$0] }, write: { sink.write($0, $1) },
+            progress: { done, total in progress.withLock { $0.append((done, total)) } })
+        try await renderer.shutdown()
+
+        let column = report.columns[0]
+        #expect(column.forms == card.allForms.map(\.form))
+        #expect(column.forms.count == 9 && column.formats == ["avif", "webp", "jpeg"])
+        #expect(column.sizes == [.base, .width(200), .width(800)])
+        #expect(report.columns[1].forms.count == 1)
+        #expect(progress.withLock { $0.last?.0 == 20 && $0.last?.1 == 20 })
+        #expect(sink.files.withLock { $0.count } == 20)
+        #expect(report.renditionCount == 20)
+
+        let photo = report.rows[0].cells[0]
+        #expect(photo.forms.map(\.form) == Array(column.forms.dropFirst()))
+        #expect(photo.current?.rendition?.file == "r0/card.avif")
+        let wide = try #require(photo.outcome(RenditionForm(size: .width(800), format: "webp"), in: column)?.rendition)
+        #expect((wide.file, wide.format, wide.width, wide.height) == ("r0/card@800w@webp.webp", "webp", 800, 533))
+        #expect(sink.files.withLock { $0[wide.file]?.count } == wide.bytes)
+        let jpeg = try #require(photo.outcome(RenditionForm(size: .width(200), format: "jpeg"), in: column)?.rendition)
+        #expect(jpeg.format == "jpg" && jpeg.width == 200)
+        for size in column.sizes {
+            // Each format at the same size: the same pixels, different bytes.
+            let share = try #require(photo.shareOfFallback(RenditionForm(size: size, format: "avif"), in: column))
+            #expect(share > 0 && share < 2)
+        }
+        #expect(photo.forms.allSatisfy { $0.badges.isEmpty })
+
+        // 500 px wide cannot make 800 with enlarge: false: every format of @800w is capped, nothing else.
+        let small = report.rows[1].cells[0]
+        #expect(small.forms.filter { !$0.badges.isEmpty }.map(\.form.size) == Array(repeating: .width(800), count: 3))
+        #expect(small.forms.filter { !$0.badges.isEmpty }.allSatisfy { $0.badges.map(\.kind) == [.clamp] })
+        #expect(small.outcome(RenditionForm(size: .width(800), format: "avif"), in: column)?.rendition?.width == 500)
+        #expect(report.badgeCount == 3)
+
+        let html = PreviewPage.html(report)
+        #expect(html.components(separatedBy: "<img ").count - 1 == 2 * (9 + 1))
+        #expect(html.contains("capped (enlarge: false)"))
+        #expect(html.contains(" % of JPEG"))
+    }
+
+    @Test func withoutFormsOnlyEachPresetsOwnFormIsRendered() async throws {
+        let samples = [PreviewSample(name: "a.jpg", bytes: try Fixtures.jpeg(Fixtures.photo(width: 600, height: 400)))]
+        let sink = Sink()
+        let renderer = try Renderer(threads: 1)
+        let report = try await PreviewBuilder(renderer: renderer).build(
+            title: "t", presets: PreviewPreset.all(["card": try plan("card", cardYAML)]), sampleCount: 1,
+            forms: false, read: { samples[$0] }, write: { sink.write($0, $1) })
+        try await renderer.shutdown()
+        #expect(report.columns[0].forms.count == 1 && report.rows[0].cells[0].forms.isEmpty)
+        #expect(Array(sink.files.withLock { $0.keys }) == ["r0/card.avif"])
+    }
+
+    @Test func compareModeComparesTheOwnFormAndEachChangedForm() async throws {
+        let samples = [PreviewSample(name: "a.jpg", bytes: try Fixtures.jpeg(Fixtures.photo(width: 900, height: 600)))]
+        let old = try plan("card", cardYAML)
+        let new = try plan(
+            "card",
+            cardYAML.replacingOccurrences(of: "{format: auto}", with: "{format: auto, webp: {quality: 40}}")
+                .replacingOccurrences(of: "[200, 800]", with: "[200, 600]"))
+        let presets = PreviewPreset.compare(current: ["card": new], base: ["card": old])
+        let sink = Sink()
+        let renderer = try Renderer(threads: 1)
+        let report = try await PreviewBuilder(renderer: renderer).build(
+            title: "t", presets: presets, sampleCount: 1, base: "main", read: { samples[$0] },
+            write: { sink.write($0, $1) })
+        try await renderer.shutdown()
+
+        let column = try #require(report.columns.first)
+        #expect(column.change == .changed)
+        #expect(column.removedForms == ["avif", "webp", "jpeg"].map { RenditionForm(size: .width(800), format: $0) })
+        let cell = report.rows[0].cells[0]
+        // The own form, old and new side by side as before.
+        #expect(cell.current?.rendition?.file == "r0/card.avif" && cell.base?.rendition?.file == "r0/card.base.avif")
+        let changes = Dictionary(uniqueKeysWithValues: cell.forms.map { ($0.form, $0.change) })
+        #expect(changes[RenditionForm(format: "webp")] == .changed)
+        #expect(changes[RenditionForm(size: .width(200), format: "webp")] == .changed)
+        #expect(changes[RenditionForm(format: "jpeg")] == .unchanged)
+        #expect(changes[RenditionForm(size: .width(600), format: "avif")] == .added)
+        let webp = try #require(cell.forms.first { $0.form == RenditionForm(format: "webp") })
+        #expect(webp.base?.rendition?.file == "r0/card@webp.base.webp")
+        #expect(try #require(webp.byteDifference) < 0)
+        #expect(cell.forms.filter { $0.base != nil }.count == 2)
+
+        let html = PreviewPage.html(report)
+        #expect(html.contains("No longer declared: <code>card@800w@avif</code>"))
+        #expect(html.contains("new form"))
+        #expect(html.contains(#"<a href="r0/card%40webp.base.webp">before</a>: −"#))
+        #expect(html.contains("class=\"pair\""))
+    }
+}
+
 @Suite struct DifferenceHashTests {
     init() throws { try VipsRuntime.start() }
 
@@ -289,5 +494,37 @@ final class Sink: Sendable {
         let unlisted = StudioPage.html(
             presets: presets, listing: .unavailable("cannot list <s3>"), publicBaseURL: "", store: "s")
         #expect(unlisted.contains("cannot list &lt;s3&gt;") && !unlisted.contains("<img "))
+    }
+
+    @Test func aPresetWithFormsShowsEachFormatAtItsStoredFormAndEachSizeAtItsPublicURL() throws {
+        let card = StudioPage.Preset(try plan("card", cardYAML))
+        #expect(card.formats == ["avif", "webp", "jpeg"] && card.sizes == [.width(200), .width(800)])
+        let key = "users/" + hostile
+        let encoded = "users/%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E.jpg"
+        let all = StudioPage.renditionKeys(presets: [card, presets[1]], keys: [key])
+        #expect(all.count == 9 + 1)
+        #expect(
+            all.contains("card@800w@jpeg/\(key)") && all.contains("card@avif/\(key)") && all.last == "thumbnail/\(key)")
+
+        let stored = StudioPage.Stored(
+            bytes: ["card@avif/\(key)": 16_200, "card@jpeg/\(key)": 30_000, "card@800w@webp/\(key)": 40_000],
+            lookedUp: Set(all.dropLast()))
+        let html = StudioPage.html(
+            presets: [card, presets[1]], listing: .keys([key], truncated: false), publicBaseURL: "", store: "s",
+            stored: stored)
+        // The public URL, each candidate format, each size: one image each.
+        #expect(html.components(separatedBy: "<img ").count - 1 == (1 + 3 + 2) + 1)
+        for segment in ["card", "card@avif", "card@webp", "card@jpeg", "card@200w", "card@800w", "thumbnail"] {
+            let url = "/\(HTML.encodeSegment(segment))/\(encoded)"
+            #expect(html.contains(#"<a href="\#(url)"><img "#) && html.contains(#"src="\#(url)""#), "\(segment)")
+        }
+        #expect(html.contains(#"alt="card rendition of users/&lt;img src=x onerror=alert(1)&gt;.jpg as WebP""#))
+        #expect(html.contains("16.2 kB</span>, <span class=\"share\">54 % of JPEG"))
+        #expect(html.contains("WebP <span class=\"bytes\">40.0 kB</span>"))
+        #expect(html.contains("not stored yet"))
+        // The thumbnail was not looked up: neither stored nor missing.
+        #expect(html.contains("<figcaption>—</figcaption>"))
+        #expect(html.contains("Bytes were looked up for the first 9 of the page's 10 renditions only"))
+        #expect(!html.contains("<img src=x") && !html.contains("<script"))
     }
 }

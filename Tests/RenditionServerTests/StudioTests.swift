@@ -49,7 +49,9 @@ struct UnlistableStore: ObjectStore {
                 #expect(html.contains(#"<img src="/\#(preset)/photos/cat.jpg""#))
                 #expect(html.contains(#"<img src="/\#(preset)/\#(Self.encodedKey)""#))
             }
-            #expect(html.components(separatedBy: "<img ").count - 1 == 2 * shippedPlans.count)
+            #expect(
+                html.components(separatedBy: "<img ").count - 1 == 2
+                    * shippedPlans.values.map(studioImages).reduce(0, +))
 
             // The page's URL for the hostile key goes through the normal flow.
             let miss = try await client.execute(uri: "/thumbnail/\(Self.encodedKey)", method: .get)
@@ -106,7 +108,61 @@ struct UnlistableStore: ObjectStore {
             as: UTF8.self)
         #expect(html.contains("Showing the first 50 originals"))
         #expect(html.contains("/thumbnail/p/49.jpg") && !html.contains("/thumbnail/p/50.jpg"))
-        #expect(html.components(separatedBy: "<img ").count - 1 == 50 * shippedPlans.count)
+        #expect(
+            html.components(separatedBy: "<img ").count - 1 == 50 * shippedPlans.values.map(studioImages).reduce(0, +))
+        // Bytes are looked up for a bounded number of renditions only, and the page says so when that bounds them.
+        let renditions = 50 * shippedPlans.values.map { $0.allForms.count }.reduce(0, +)
+        #expect(html.contains("not stored yet"))
+        #expect(html.contains("Bytes were looked up for the first") == (renditions > 1_200))
         try await service.shutdown()
+    }
+
+    /// Bytes as the page writes them (`16.2 kB`; the shipped card's renditions of a 1200×800 photo are over 10 kB).
+    static func kilobytes(_ count: Int) -> String {
+        count < 10_000 ? "\(count) B" : String(format: "%.1f kB", Double(count) / 1_000)
+    }
+
+    @Test func everyFormOfANegotiatingPresetIsShownWithTheBytesStored() async throws {
+        var harness = try await Harness()
+        harness.configuration.studio = true
+        try await harness.source.put(
+            try ObjectKey("photo.jpg"), try Fixtures.jpeg(Fixtures.photo(width: 1200, height: 800)),
+            options: PutOptions(contentType: "image/jpeg"))
+        let card = try #require(shippedPlans["card"])
+        #expect(card.negotiates && card.variants.sizes.count > 1)
+        try await harness.test { client in
+            let before = try await client.execute(uri: "/studio", method: .get).text
+            for format in card.formats {
+                #expect(before.contains(#"<img class="form" src="/card%40\#(format.token)/photo.jpg""#), "\(format)")
+            }
+            for size in card.variants.sizes where size != .base {
+                let segment = "card" + size.suffix.replacingOccurrences(of: "@", with: "%40")
+                #expect(before.contains(#"<img class="form" src="/\#(segment)/photo.jpg""#), "\(size)")
+            }
+            // Nothing stored yet: the page says so for every form rather than showing bytes.
+            #expect(!before.contains("class=\"bytes\""))
+            // Two originals (the harness's photos/cat.jpg and photo.jpg), every form of every preset.
+            let forms = 2 * shippedPlans.values.map { $0.allForms.count }.reduce(0, +)
+            #expect(before.components(separatedBy: "not stored yet").count - 1 == forms)
+
+            // Render the base size in every format and the widest variant in the fallback format.
+            let widest = try #require(card.variants.widths.max())
+            let fallback = try #require(card.formats.last?.token)
+            var stored: [String: Int] = [:]
+            for segment in card.formats.map({ "card@\($0.token)" }) + ["card@\(widest)w@\(fallback)"] {
+                let render = try await client.execute(uri: "/_render/\(segment)/photo.jpg", method: .get)
+                #expect(render.status == .movedPermanently, "\(segment)")
+                let hit = try await client.execute(uri: "/\(segment)/photo.jpg", method: .get)
+                #expect(hit.status == .ok, "\(segment)")
+                stored[segment] = hit.body.readableBytes
+            }
+            let after = try await client.execute(uri: "/studio", method: .get).text
+            for (segment, bytes) in stored {
+                #expect(after.contains(Self.kilobytes(bytes)), "\(segment)")
+            }
+            let share = Double(stored["card@avif"]!) / Double(stored["card@\(fallback)"]!) * 100
+            #expect(after.contains("\(String(format: "%.0f", share)) % of \(fallback.uppercased())"))
+            #expect(after.components(separatedBy: "not stored yet").count - 1 == forms - stored.count)
+        }
     }
 }
