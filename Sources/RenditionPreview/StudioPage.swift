@@ -110,9 +110,7 @@ public enum StudioPage {
             body += "<code>/{preset}@{W}w/{key}</code> or <code>/{preset}@{D}x/{key}</code> (in the format this "
             body += "browser accepts). Bytes are those of the renditions stored when this page was made, "
             body += "with each format's share of the fallback format's bytes at the same size; "
-            body += "reload once the images have loaded to see the ones rendered just now. (A format's first "
-            body += "view is rendered, then redirected to the public URL, so it shows the format this browser "
-            body += "accepts until the reload; the bytes are always the stored format's.)</p>\n"
+            body += "reload once the images have loaded to see the ones rendered just now.</p>\n"
         }
         switch listing {
         case .unavailable(let message):
