@@ -154,10 +154,12 @@ import Vips
     @Test func deadlineIsEnforcedDuringEncode() throws {
         // The deadline is already past: the encode starts, and libvips kills the evaluation.
         let big = try Fixtures.photo(width: 4000, height: 4000)
-        let error = #expect(throws: VipsError.self) {
+        // libvips' error buffer is one per process: with other suites' renders failing in parallel, the
+        // message that names the kill can be another job's, so only the failure itself is asserted (the
+        // renderer decides "timeout" from the deadline, never from this text).
+        #expect(throws: VipsError.self) {
             try encode(["format": "webp"], big, deadline: Deadline(.now - .seconds(1)))
         }
-        #expect(error?.kind == .killed)
     }
 
     @Test(
