@@ -269,6 +269,17 @@ public struct Encode: OutputStage {
 
     public var mediaType: String { format.mediaType }
     public var fileExtension: String { format.fileExtension }
+
+    /// 4:2:0 for lossy WebP, and for JPEG and AVIF unless subsampling is off (or `auto` at quality 90 and
+    /// up, libvips' rule).
+    public var chromaResolution: Double {
+        switch settings {
+        case .jpeg(let quality, _, let subsampling, _, _), .avif(let quality, false, _, let subsampling):
+            subsampling == .on || (subsampling == .auto && quality < 90) ? 0.5 : 1
+        case .webp(_, let lossless, _, _): lossless ? 1 : 0.5
+        case .avif, .png: 1
+        }
+    }
     public var formatToken: String { format.rawValue }
 
     public var candidates: [OutputCandidate] { offered }

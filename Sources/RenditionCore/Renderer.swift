@@ -14,6 +14,17 @@ public struct InputLimits: Sendable, Hashable {
     }
 }
 
+/// Which scans of a progressive JPEG a decode at 1/8 scale reads (see `JPEGScans`).
+public enum ScanSkipping: String, Sendable, CaseIterable, Codable {
+    /// Every scan, as libjpeg would.
+    case none
+    /// Not the AC scans of components libjpeg computes from their DC coefficients alone: the same pixels.
+    case unread
+    /// Those, and the subsampled chroma's AC scans when the chroma DC coefficients alone hold as much colour
+    /// detail as the output keeps. The default.
+    case chroma
+}
+
 /// A finished rendition and how it was made.
 public struct RenderResult: Sendable {
     public let bytes: [UInt8]
@@ -59,12 +70,17 @@ public final class Renderer: Sendable {
     /// Threads in the pool: renders that can run at once.
     public let threadCount: Int
     public let limits: InputLimits
+    /// Which scans of progressive JPEGs decodes at 1/8 scale skip.
+    public let scanSkipping: ScanSkipping
 
     /// One render thread per core.
     public static var defaultThreadCount: Int { System.coreCount }
 
     /// Starts libvips (once per process) and `threads` render threads (default: one per core).
-    public init(threads: Int? = nil, limits: InputLimits = InputLimits()) throws {
+    /// `scanSkipping` other than the default is for measuring what skipping saves (`make bench`).
+    public init(threads: Int? = nil, limits: InputLimits = InputLimits(), scanSkipping: ScanSkipping = .chroma)
+        throws
+    {
         do {
             try VipsRuntime.start()
         } catch {
@@ -72,6 +88,7 @@ public final class Renderer: Sendable {
         }
         self.threadCount = max(1, threads ?? System.coreCount)
         self.limits = limits
+        self.scanSkipping = scanSkipping
         self.pool = NIOThreadPool(numberOfThreads: threadCount)
         pool.start()
     }
@@ -110,8 +127,10 @@ public final class Renderer: Sendable {
 
     /// Renders `input` with `plan`. Throws ``RenditionError``.
     public func render(_ plan: PipelinePlan, input: [UInt8], deadline: Deadline = .none) async throws -> RenderResult {
-        let limits = limits
-        return try await run { try RenderJob(plan: plan, limits: limits, deadline: deadline).run(input) }
+        let (limits, scanSkipping) = (limits, scanSkipping)
+        return try await run {
+            try RenderJob(plan: plan, limits: limits, deadline: deadline, scanSkipping: scanSkipping).run(input)
+        }
     }
 
     /// Reads what the header of `input` says, without decoding pixels.
@@ -126,6 +145,7 @@ struct RenderJob {
     let plan: PipelinePlan
     let limits: InputLimits
     let deadline: Deadline
+    var scanSkipping = ScanSkipping.chroma
 
     /// Sniffs, wraps and reads the header of `bytes`, refusing what must never be decoded.
     func open(_ bytes: [UInt8]) throws(RenditionError) -> (input: VipsInput, header: VipsImage, info: InputInfo) {
@@ -180,7 +200,9 @@ struct RenderJob {
         }
         try deadline.check("before decoding")
 
-        let shrink = plan.predict(for: info).shrink
+        let prediction = plan.predict(for: info)
+        let shrink = prediction.shrink
+        let decoded = decodeInput(bytes, opened: input, shrink: shrink, scale: prediction.steps.last?.scale ?? 1)
         // Rotations and vertical flips read rows out of order; a streaming decoder cannot serve that.
         let reordering = plan.transforms.contains { type(of: $0.stage).role == .orientation } && info.orientation > 2
         let access: Access = plan.hints.randomAccess || reordering ? .random : .sequential
@@ -188,7 +210,7 @@ struct RenderJob {
         do {
             loaded =
                 shrink == 1 && access == .sequential
-                ? header : try VipsImage.load(input, shrink: shrink, failOn: plan.hints.failOn, access: access)
+                ? header : try VipsImage.load(decoded, shrink: shrink, failOn: plan.hints.failOn, access: access)
         } catch {
             throw Self.translate(error, during: "opening the decoder")
         }
@@ -205,7 +227,7 @@ struct RenderJob {
             do {
                 image = try transform.stage.apply(to: image, context: context)
             } catch {
-                throw diagnose(error, during: name, input: input, shrink: shrink)
+                throw diagnose(error, during: name, input: decoded, shrink: shrink)
             }
             steps.append(
                 .init(
@@ -218,7 +240,7 @@ struct RenderJob {
         do {
             bytes = try plan.output.encode(image, context: context)
         } catch {
-            throw diagnose(error, during: "encoding", input: input, shrink: shrink)
+            throw diagnose(error, during: "encoding", input: decoded, shrink: shrink)
         }
         let end = ContinuousClock.now
         let report = RenderReport(
@@ -228,6 +250,17 @@ struct RenderJob {
         return RenderResult(
             bytes: bytes, mediaType: plan.output.mediaType, fileExtension: plan.output.fileExtension,
             width: image.width, height: image.height, report: report)
+    }
+
+    /// What the decoder reads: `opened`, or for a progressive JPEG decoded at 1/8 its bytes without the AC
+    /// scans that decode does not use (see `JPEGScans`), which libjpeg would otherwise entropy-decode.
+    func decodeInput(_ bytes: [UInt8], opened: VipsInput, shrink: Int, scale: Double) -> VipsInput {
+        guard shrink == 8, opened.format == .jpeg, scanSkipping != .none else { return opened }
+        let chromaDensity = scanSkipping == .chroma ? scale * plan.output.chromaResolution : nil
+        guard let skipped = JPEGScans.skippingUnreadACScans(in: bytes, chromaDensity: chromaDensity) else {
+            return opened
+        }
+        return VipsInput(bytes: skipped, format: .jpeg)
     }
 
     /// Explains a failure that happened while pixels were computed. libvips' error buffer is one per

@@ -105,10 +105,14 @@ public protocol OutputStage: Stage {
     /// For a stage that lets each client's `Accept` choose (`format: auto`), the output it chooses from,
     /// best first; the last is what clients get that name none of the others. Empty for one fixed format.
     var candidates: [OutputCandidate] { get }
+    /// The chroma resolution the encoded file keeps, as a fraction of its own in each axis: 1/2 for 4:2:0,
+    /// 1 (the default) for formats that keep full colour. The decoder may deliver no more than that needs.
+    var chromaResolution: Double { get }
 }
 
 extension OutputStage {
     public var candidates: [OutputCandidate] { [] }
+    public var chromaResolution: Double { 1 }
 }
 
 /// One format a negotiating output stage can write: the stage that writes it, and its resolved options
