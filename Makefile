@@ -5,8 +5,9 @@ export PATH := $(PATH):/opt/swift/usr/bin
 APT_PACKAGES := libvips-dev libwebp-dev libexif-dev pkg-config
 # What the tests use on top: nginx as the CDN in the end-to-end test, curl as its client, Chromium (headless) to
 # load the preset studio's pages, git for `rendition preview --base <ref>`, node to run the deploy template's
-# CloudFront Function (Tests/cloudfront/run.js), jpegtran and cjpeg to write progressive JPEGs with real encoders' scan scripts.
-TEST_APT_PACKAGES := nginx curl zip unzip chromium git nodejs libjpeg-turbo-progs
+# CloudFront Function (Tests/cloudfront/run.js), jpegtran and cjpeg to write progressive JPEGs with real encoders'
+# scan scripts, and four data packages of real ICC profiles (sRGB variants and near-sRGB spaces).
+TEST_APT_PACKAGES := nginx curl zip unzip chromium git nodejs libjpeg-turbo-progs icc-profiles-free colord-data argyll-ref libgs-common
 # moto's S3 server and boto3 (an independent S3 client), botocore (an independent SigV4 signer), cfn-lint,
 # websockets (the browser test drives Chromium over the DevTools protocol).
 TEST_PIP_PACKAGES := moto[server] boto3 botocore cfn-lint websockets

@@ -333,8 +333,12 @@ public struct Encode: OutputStage {
         if image.interpretation == .cmyk {
             // Without an embedded profile, libvips' built-in CMYK profile stands in for the press.
             result = try image.iccTransformed(to: "srgb", inputProfile: "cmyk")
-        } else if image.hasField("icc-profile-data") {
-            result = try image.iccTransformed(to: "srgb", inputProfile: "srgb")
+        } else if let profile = image.blob("icc-profile-data") {
+            // A profile that already is sRGB (most camera and editor exports) needs no transform: lcms would
+            // move no tone by half a level, and costs a pass over every pixel.
+            if !(image.interpretation == .srgb && ICCProfile.isSRGB(profile)) {
+                result = try image.iccTransformed(to: "srgb", inputProfile: "srgb")
+            }
         } else if image.interpretation != .srgb && image.interpretation != .bw {
             result = try image.colourspace(.srgb)
         }

@@ -259,6 +259,17 @@ public final class VipsImage {
         return String(cString: value)
     }
 
+    /// The bytes of blob field `field` (such as `icc-profile-data`), or `nil` when it is not set.
+    public func blob(_ field: String) -> [UInt8]? {
+        var data: UnsafeRawPointer?
+        var length = 0
+        guard hasField(field), vips_image_get_blob(pointer, field, &data, &length) == 0, let data else {
+            vips_error_clear()
+            return nil
+        }
+        return Array(UnsafeRawBufferPointer(start: data, count: length))
+    }
+
     /// A copy whose metadata has integer `field` set to `value` (pixels are shared, not copied).
     public func setting(_ field: String, to value: Int) throws(VipsError) -> VipsImage {
         let copy = try applying("copy")

@@ -124,6 +124,28 @@ import Vips
         #expect(!kept.hasField("exif-data") || kept.string("exif-ifd0-Copyright") == nil)
     }
 
+    /// An image tagged with a real sRGB profile keeps its pixels as they are (no transform); one tagged with a
+    /// near-sRGB space is converted back to sRGB. PNG, so the encoder moves no pixel.
+    @Test(arguments: [
+        ("/usr/share/color/argyll/ref/sRGB.icm", true), ("/usr/share/color/icc/colord/sRGB.icc", true),
+        ("/usr/share/color/icc/ghostscript/srgb.icc", true), ("/usr/share/color/icc/colord/AdobeRGB1998.icc", false),
+        ("/usr/share/color/argyll/ref/DisplayP3.icm", false), ("/usr/share/color/icc/colord/Rec709.icc", false),
+    ])
+    func transformsOnlyProfilesThatAreNotSRGB(profile: String, isSRGB: Bool) throws {
+        let photo = try Fixtures.photo(width: 96, height: 64)
+        let tagged = try photo.iccTransformed(to: profile)
+        #expect(ICCProfile.isSRGB(try #require(tagged.blob("icc-profile-data"))) == isSRGB)
+        let output = try Fixtures.decode(try encode(["format": "png"], tagged)).pixelBytes()
+        let taggedPixels = try tagged.pixelBytes()
+        if isSRGB {
+            #expect(output == taggedPixels)
+        } else {
+            #expect(output != taggedPixels)
+            let back = zip(output, try photo.pixelBytes()).map { abs(Int($0) - Int($1)) }
+            #expect(back.reduce(0, +) / back.count <= 2, "converted back to sRGB")
+        }
+    }
+
     @Test func webpCarriesNoMetadataChunks() throws {
         let bytes = try encode(["format": "webp"], try cameraImage())
         let text = String(decoding: bytes, as: UTF8.self)
