@@ -80,7 +80,7 @@ lambda-test: lambda test-setup
 	swift build --build-tests $(SWIFT_IMPORT_CHECK) $(SWIFT_BUILD_FLAGS)
 	swift test --skip-build --filter PackageTests $(SWIFT_BUILD_FLAGS)
 
-## fuzz: build the libFuzzer targets (pipeline files, request paths) with coverage and AddressSanitizer, run each
+## fuzz: build the libFuzzer targets (pipeline files, request paths, progressive JPEG scans) with coverage and AddressSanitizer, run each
 ## for FUZZ_SECONDS (default 300), print executions and coverage. Crashes land in Fuzz/findings/.
 FUZZ_SECONDS ?= 300
 FUZZER_RUNTIME = $(firstword $(wildcard $(dir $(realpath $(shell command -v swiftc)))../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a))
@@ -88,8 +88,10 @@ FUZZ_BUILD_FLAGS = --scratch-path .build/fuzz -Xswiftc -DFUZZING -Xswiftc -sanit
 	-Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table -Xlinker $(FUZZER_RUNTIME) -Xlinker -lstdc++
 fuzz: setup
 	@test -n "$(FUZZER_RUNTIME)" || { echo "libclang_rt.fuzzer_no_main not found next to swiftc: use a swift.org toolchain"; exit 1; }
+	@$(MAKE) --no-print-directory apt PACKAGES="libjpeg-turbo-progs"
 	swift build $(FUZZ_BUILD_FLAGS) $(SWIFT_IMPORT_CHECK) --product FuzzPipeline
 	swift build $(FUZZ_BUILD_FLAGS) $(SWIFT_IMPORT_CHECK) --product FuzzRequestPath
+	swift build $(FUZZ_BUILD_FLAGS) $(SWIFT_IMPORT_CHECK) --product FuzzJPEGScans
 	FUZZ_SECONDS=$(FUZZ_SECONDS) Fuzz/run.sh "$$(swift build $(FUZZ_BUILD_FLAGS) --show-bin-path)"
 
 ## soak: SOAK_SECONDS (default 600) of mixed hits, misses and hostile originals at SOAK_CONCURRENCY (default 32)

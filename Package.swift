@@ -195,6 +195,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "FuzzJPEGScans",
+            dependencies: ["FuzzDriver", "Vips"],
+            path: "Fuzz/JPEGScans",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "FuzzRequestPath",
             dependencies: ["FuzzDriver", "RenditionService", "ObjectStorage"],
             path: "Fuzz/RequestPath",

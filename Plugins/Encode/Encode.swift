@@ -284,12 +284,17 @@ public struct Encode: OutputStage {
 
     public var candidates: [OutputCandidate] { offered }
 
-    public func encode(_ image: VipsImage, context: StageContext) throws -> [UInt8] {
+    /// 8-bit sRGB, alpha flattened for JPEG, only the metadata `keep` names. Idempotent: `encode` runs it.
+    public func prepare(_ image: VipsImage, context: StageContext) throws -> VipsImage {
         var output = try Self.toSRGB(image)
         if case .jpeg(_, _, _, _, let background) = settings, output.hasAlpha {
             output = try output.flattened(background: background.bands(output.bands - 1))
         }
-        output = try keepOnly(output)
+        return try keepOnly(output)
+    }
+
+    public func encode(_ image: VipsImage, context: StageContext) throws -> [UInt8] {
+        let output = try prepare(image, context: context)
         if let microseconds = context.deadline.remainingMicroseconds {
             output.setDeadline(microseconds: microseconds)
         }

@@ -37,15 +37,22 @@ struct Plan: AsyncParsableCommand {
         }
         var outcome: Outcome?
         if let input {
+            let reading = PhaseClock()
             let bytes = try readBytes(input)
+            reading.lap("read")
             let renderer = try Renderer(threads: 1)
             let info = try? await renderer.inspect(bytes, plan: plan)
             do {
+                let start = PhaseClock.now()
                 let result = try await renderer.render(plan, input: bytes)
-                outcome = Outcome(path: input, info: result.report.input, result: result, error: nil)
+                let cpu = (PhaseClock.now() - start) * 1e3
+                let profiled = try await renderer.profile(plan, input: bytes)
+                outcome = Outcome(
+                    path: input, info: result.report.input, result: result, error: nil, cpuMilliseconds: cpu,
+                    phases: reading.phases + profiled.report.phases)
                 if let output { try writeBytes(result.bytes, to: output) }
             } catch let error as RenditionError {
-                outcome = Outcome(path: input, info: info, result: nil, error: error)
+                outcome = Outcome(path: input, info: info, result: nil, error: error, cpuMilliseconds: nil, phases: [])
             }
             try await renderer.shutdown()
         }
@@ -58,6 +65,10 @@ struct Plan: AsyncParsableCommand {
         let info: InputInfo?
         let result: RenderResult?
         let error: RenditionError?
+        /// The CPU of the render, every thread.
+        let cpuMilliseconds: Double?
+        /// The CPU of each phase of a second, profiled render (each phase computed into memory in turn).
+        let phases: [RenderReport.Phase]
     }
 
     func describeText(_ plan: PipelinePlan, _ outcome: Outcome?) -> String {
@@ -101,6 +112,14 @@ struct Plan: AsyncParsableCommand {
         text +=
             "  total \(formatMilliseconds(report.totalMilliseconds)) (libvips decodes and resamples lazily, during encode)\n"
         for note in report.notes { text += "  note: \(note)\n" }
+        if let cpu = outcome.cpuMilliseconds {
+            let sum = outcome.phases.reduce(0) { $0 + $1.cpuMilliseconds }
+            text += "\nCPU \(formatMilliseconds(cpu)), every thread; by phase, each computed into memory in turn "
+            text += "(\(formatMilliseconds(sum)) in all):\n"
+            for phase in outcome.phases {
+                text += "  \(phase.name.padding(14)) \(formatMilliseconds(phase.cpuMilliseconds))\n"
+            }
+        }
         if let output { text += "\nwrote \(output)\n" }
         return text
     }
@@ -212,6 +231,15 @@ struct Plan: AsyncParsableCommand {
                         ("totalMilliseconds", .double(report.totalMilliseconds)),
                         ("notes", .array(report.notes.map(JSONValue.string))),
                     ])
+                ))
+            pairs.append(("cpuMilliseconds", .double(outcome.cpuMilliseconds ?? 0)))
+            pairs.append(
+                (
+                    "phases",
+                    .array(
+                        outcome.phases.map {
+                            .object([("name", .string($0.name)), ("cpuMilliseconds", .double($0.cpuMilliseconds))])
+                        })
                 ))
         }
         return .object(pairs)

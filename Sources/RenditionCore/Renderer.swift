@@ -4,6 +4,10 @@ internal import NIOPosix
 internal import Synchronization
 internal import Vips
 
+#if canImport(Glibc)
+    internal import Glibc
+#endif
+
 /// Service-wide limits on the input of a render.
 public struct InputLimits: Sendable, Hashable {
     /// The most bytes an original may have. Default 50 MiB.
@@ -61,6 +65,14 @@ public struct RenderReport: Sendable, Codable {
     public let notes: [String]
     /// The notes that flag a rendition that differs from what the preset asks (a subset of ``notes``).
     public let warnings: [RenderWarning]
+    /// CPU per phase, for a render made with ``Renderer/profile(_:input:)``; empty otherwise.
+    public var phases: [Phase] = []
+
+    /// One phase of a profiled render and the CPU it took (every thread of the process).
+    public struct Phase: Sendable, Codable {
+        public let name: String
+        public let cpuMilliseconds: Double
+    }
 }
 
 /// Runs plans on inputs, each render as one job on a dedicated thread pool (never on Swift's
@@ -133,6 +145,20 @@ public final class Renderer: Sendable {
         }
     }
 
+    /// Renders `input` with `plan` phase by phase, each computed into memory before the next starts, and
+    /// reports the CPU each took in ``RenderReport/phases``: header, scan rewrite, decode, each stage, colour
+    /// (the output's colour space, alpha and metadata), encode. The output is the same as ``render(_:input:deadline:)``'s;
+    /// the CPU in all is a little more (nothing is computed lazily), so run it alone: the clock counts
+    /// every thread of the process.
+    public func profile(_ plan: PipelinePlan, input: [UInt8]) async throws -> RenderResult {
+        let (limits, scanSkipping) = (limits, scanSkipping)
+        return try await run {
+            var job = RenderJob(plan: plan, limits: limits, deadline: .none, scanSkipping: scanSkipping)
+            job.clock = PhaseClock()
+            return try job.run(input)
+        }
+    }
+
     /// Reads what the header of `input` says, without decoding pixels.
     public func inspect(_ input: [UInt8], plan: PipelinePlan) async throws -> InputInfo {
         let limits = limits
@@ -146,6 +172,8 @@ struct RenderJob {
     let limits: InputLimits
     let deadline: Deadline
     var scanSkipping = ScanSkipping.chroma
+    /// Set for a profiled render: every phase is then computed into memory and timed.
+    var clock: PhaseClock?
 
     /// Sniffs, wraps and reads the header of `bytes`, refusing what must never be decoded.
     func open(_ bytes: [UInt8]) throws(RenditionError) -> (input: VipsInput, header: VipsImage, info: InputInfo) {
@@ -188,6 +216,7 @@ struct RenderJob {
     func run(_ bytes: [UInt8]) throws(RenditionError) -> RenderResult {
         let start = ContinuousClock.now
         let (input, header, info) = try open(bytes)
+        clock?.lap("header")
         // Refuse decompression bombs on the header's word, before a single pixel is decoded.
         let (width, height) =
             info.width.multipliedReportingOverflow(by: info.height).overflow
@@ -203,10 +232,11 @@ struct RenderJob {
         let prediction = plan.predict(for: info)
         let shrink = prediction.shrink
         let decoded = decodeInput(bytes, opened: input, shrink: shrink, scale: prediction.steps.last?.scale ?? 1)
+        if decoded !== input { clock?.lap("scan rewrite") }
         // Rotations and vertical flips read rows out of order; a streaming decoder cannot serve that.
         let reordering = plan.transforms.contains { type(of: $0.stage).role == .orientation } && info.orientation > 2
         let access: Access = plan.hints.randomAccess || reordering ? .random : .sequential
-        let loaded: VipsImage
+        var loaded: VipsImage
         do {
             loaded =
                 shrink == 1 && access == .sequential
@@ -214,6 +244,7 @@ struct RenderJob {
         } catch {
             throw Self.translate(error, during: "opening the decoder")
         }
+        if clock != nil { loaded = try materialised(loaded, phase: "decode", input: decoded, shrink: shrink) }
         let loadScale = Double(loaded.width) / Double(max(1, info.width))
         let context = StageContext(deadline: deadline, input: info, resolutionScale: loadScale)
         let loadMilliseconds = (ContinuousClock.now - start).milliseconds
@@ -229,6 +260,7 @@ struct RenderJob {
             } catch {
                 throw diagnose(error, during: name, input: decoded, shrink: shrink)
             }
+            if clock != nil { image = try materialised(image, phase: name, input: decoded, shrink: shrink) }
             steps.append(
                 .init(
                     name: name, width: image.width, height: image.height,
@@ -238,18 +270,37 @@ struct RenderJob {
         let encodeStart = ContinuousClock.now
         let bytes: [UInt8]
         do {
+            if clock != nil {
+                image = try materialised(
+                    try plan.output.prepare(image, context: context), phase: "colour", input: decoded, shrink: shrink)
+            }
             bytes = try plan.output.encode(image, context: context)
+            clock?.lap("encode")
         } catch {
             throw diagnose(error, during: "encoding", input: decoded, shrink: shrink)
         }
         let end = ContinuousClock.now
-        let report = RenderReport(
+        var report = RenderReport(
             input: info, shrinkOnLoad: shrink, loadedWidth: loaded.width, loadedHeight: loaded.height, steps: steps,
             loadMilliseconds: loadMilliseconds, encodeMilliseconds: (end - encodeStart).milliseconds,
             totalMilliseconds: (end - start).milliseconds, notes: context.notes, warnings: context.warnings)
+        report.phases = clock?.phases ?? []
         return RenderResult(
             bytes: bytes, mediaType: plan.output.mediaType, fileExtension: plan.output.fileExtension,
             width: image.width, height: image.height, report: report)
+    }
+
+    /// `image` computed into memory, and the CPU that took recorded as `phase` (profiled renders only).
+    func materialised(_ image: VipsImage, phase: String, input: VipsInput, shrink: Int) throws(RenditionError)
+        -> VipsImage
+    {
+        do {
+            let memory = try image.copiedToMemory()
+            clock?.lap(phase)
+            return memory
+        } catch {
+            throw diagnose(error, during: phase, input: input, shrink: shrink)
+        }
     }
 
     /// What the decoder reads: `opened`, or for a progressive JPEG decoded at 1/8 its bytes without the AC
@@ -299,6 +350,28 @@ struct RenderJob {
     /// `error` as a log-only cause: libvips' own error as it is, anything else by its description.
     static func cause(_ error: any Error) -> any Error & Sendable {
         (error as? VipsError) ?? DescribedError(error)
+    }
+}
+
+/// Process CPU time between the laps of a profiled render.
+public final class PhaseClock {
+    public private(set) var phases: [RenderReport.Phase] = []
+    private var last = PhaseClock.now()
+
+    public init() {}
+
+    /// Records the CPU since the last lap (or since this clock started) as phase `name`.
+    public func lap(_ name: String) {
+        let now = Self.now()
+        phases.append(.init(name: name, cpuMilliseconds: (now - last) * 1e3))
+        last = now
+    }
+
+    /// CPU seconds of every thread of the process: libvips computes on threads of its own.
+    public static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 }
 

@@ -100,6 +100,9 @@ public protocol OutputStage: Stage {
     var fileExtension: String { get }
     /// Encodes `image`, honouring `context`'s deadline while pixels are computed.
     func encode(_ image: VipsImage, context: StageContext) throws -> [UInt8]
+    /// `image` as the encoder writes it (colour space, alpha, metadata), for profiling the encoder's own
+    /// phases; `encode` of the result must write what `encode(image)` writes. Default: `image` as it is.
+    func prepare(_ image: VipsImage, context: StageContext) throws -> VipsImage
     /// The format's token in the URLs of negotiating presets, such as `avif`.
     var formatToken: String { get }
     /// For a stage that lets each client's `Accept` choose (`format: auto`), the output it chooses from,
@@ -113,6 +116,7 @@ public protocol OutputStage: Stage {
 extension OutputStage {
     public var candidates: [OutputCandidate] { [] }
     public var chromaResolution: Double { 1 }
+    public func prepare(_ image: VipsImage, context: StageContext) throws -> VipsImage { image }
 }
 
 /// One format a negotiating output stage can write: the stage that writes it, and its resolved options

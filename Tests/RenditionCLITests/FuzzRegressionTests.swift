@@ -8,6 +8,7 @@ import Testing
     @Test(arguments: [
         ("FuzzPipeline", ["Fuzz/regressions/pipeline", "pipelines"]),
         ("FuzzRequestPath", ["Fuzz/regressions/request-path", "Fuzz/seeds/request-path"]),
+        ("FuzzJPEGScans", ["Fuzz/regressions/jpeg-scans"]),
     ])
     func regressionCorpusPasses(target: String, folders: [String]) throws {
         let binary = CLI.binary.deletingLastPathComponent().appendingPathComponent(target)
