@@ -34,6 +34,39 @@ import Vips
         try await renderer.shutdown()
     }
 
+    /// A progressive original at 1/8: skipping its unread scans gives the whole file's pixels, and every
+    /// hostile edit of its scans gets exactly the answer the whole-file decode gives (`corrupt_image` here).
+    @Test(arguments: [nil] + HostileScans.allCases)
+    func skippedScansAnswerAsTheWholeFile(edit: HostileScans?) async throws {
+        let (skipping, whole) = (
+            try Renderer(threads: 1, scanSkipping: .unread), try Renderer(threads: 1, scanSkipping: .none)
+        )
+        let progressive = try ProgressiveJPEG.jpegtran(
+            try Fixtures.photo(width: 1600, height: 1200).jpegData(quality: 85))
+        let input = edit?.apply(to: progressive) ?? progressive
+        let plan = try plan("0.1")
+        func outcome(_ renderer: Renderer) async -> Result<[UInt8], RenditionError> {
+            do { return .success(try await renderer.render(plan, input: input).bytes) } catch let error
+                as RenditionError
+            {
+                return .failure(error)
+            } catch { return .failure(RenditionError(.internal, "\(error)")) }
+        }
+        let (skipped, decoded) = (await outcome(skipping), await outcome(whole))
+        switch (skipped, decoded) {
+        case (.success(let skipped), .success(let decoded)):
+            #expect(edit == nil)
+            #expect(try Fixtures.decode(skipped).pixelBytes() == Fixtures.decode(decoded).pixelBytes())
+        case (.failure(let skipped), .failure(let decoded)):
+            #expect(edit != nil)
+            #expect(skipped.code == decoded.code && skipped.code == .corruptImage)
+        default:
+            Issue.record("skipping scans answered \(skipped), the whole file \(decoded)")
+        }
+        try await skipping.shutdown()
+        try await whole.shutdown()
+    }
+
     @Test func refusesPixelBombsFromTheHeader() async throws {
         let renderer = try Renderer(threads: 1)
         let bomb = try Fixtures.jpegClaiming(width: 65_500, height: 65_500)

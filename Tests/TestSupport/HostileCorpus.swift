@@ -55,6 +55,13 @@ public enum HostileCorpus {
         let corrupt = (422, "corrupt_image")
         let flood = (422, "too_many_pixels")
         let refused = (415, "unsupported_format")
+        // Progressive JPEGs whose scans the rewriter must leave to libjpeg (`HostileScans`): wide enough that the
+        // thumbnail preset decodes them at 1/8, where it runs.
+        let wideProgressive = try ProgressiveJPEG.jpegtran(
+            try Fixtures.photo(width: 3300, height: 600).jpegData(quality: 85))
+        let hostileScans = HostileScans.allCases.map { edit in
+            ("scans-\(edit.rawValue).jpg", edit.apply(to: wideProgressive), (422, "corrupt_image"))
+        }
         let cases: [(String, [UInt8], (Int, String))] = [
             // Truncations: baseline and progressive, in the pixels and in the header.
             ("truncated-baseline.jpg", Fixtures.truncated(baseline, keeping: 0.5), corrupt),
@@ -67,6 +74,8 @@ public enum HostileCorpus {
             ("truncated.tif", Fixtures.truncated(tiff, keeping: 0.5), corrupt),
             ("jpeg-header-then-garbage.jpg", Array(baseline.prefix(600)) + noise(count: 20_000), corrupt),
             ("scrambled-scan.jpg", Fixtures.corrupted(baseline), corrupt),
+            // Past libjpeg's 65,500-pixel ceiling: its header is refused before the rewriter could run.
+            ("scans-frame-65535.jpg", HostileScans.frameSize(wideProgressive, width: 0xFFFF, height: 0xFFFF), corrupt),
             ("sof-zero-size.jpg", try Fixtures.jpegClaiming(width: 0, height: 0), corrupt),
             // Pixel floods: headers that claim far more pixels than any preset allows.
             ("sof-65500x65500.jpg", try Fixtures.jpegClaiming(width: 65_500, height: 65_500), flood),
@@ -120,7 +129,7 @@ public enum HostileCorpus {
             ("msl.jpg", Array("<?xml version=\"1.0\"?><image><read filename=\"/etc/passwd\"/></image>".utf8), refused),
             ("random-bytes.jpg", noise(count: 4096), refused),
         ]
-        return cases.map { HostileFile(name: $0.0, bytes: $0.1, status: $0.2.0, code: $0.2.1) } + [
+        return (cases + hostileScans).map { HostileFile(name: $0.0, bytes: $0.1, status: $0.2.0, code: $0.2.1) } + [
             // Compression bombs in metadata: the pixels are fine, the text chunks are dropped before libpng
             // inflates them, so these render, in bounded memory and time.
             HostileFile(

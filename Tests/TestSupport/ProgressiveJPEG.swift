@@ -118,3 +118,62 @@ public enum ProgressiveJPEG {
         }
     }
 }
+
+/// Edits that make a progressive JPEG one the rewriter must not touch.
+public enum HostileScans: String, CaseIterable, Sendable {
+    case truncatedScan, markerInEntropyData, restartMarkerInEntropyData, sosLengthPastTheEnd, noScans,
+        refinementBeforeFirstPass, componentNotInFrame, acBeforeDC, interleavedACScan
+
+    /// `bytes`, a progressive JPEG with at least three AC scans, edited this way.
+    public func apply(to bytes: [UInt8]) -> [UInt8] {
+        let markers = ProgressiveJPEG.markers(bytes)
+        let scans = markers.filter { $0.marker == 0xDA }.map(\.offset)
+        let ac = ProgressiveJPEG.acScans(bytes)
+        var edited = bytes
+        switch self {
+        case .truncatedScan:
+            return Array(bytes[..<(ac[2] + 40)])
+        case .markerInEntropyData:
+            edited.insert(contentsOf: [0xFF, 0xD8], at: ac[0] + 30)
+        case .restartMarkerInEntropyData:
+            edited.insert(contentsOf: [0xFF, 0xD3], at: ac[0] + 30)
+        case .sosLengthPastTheEnd:
+            edited[scans.last! + 2] = 0xFF
+            edited[scans.last! + 3] = 0xFF
+            return Array(edited[..<(scans.last! + 64)])
+        case .noScans:
+            return Array(bytes[..<scans[0]]) + [0xFF, 0xD9]
+        case .refinementBeforeFirstPass:
+            // The first AC scan claims to refine bit 3 (Ah 3, Al 2) of coefficients never sent.
+            let count = Int(bytes[ac[0] + 4])
+            edited[ac[0] + 7 + 2 * count] = 0x32
+        case .componentNotInFrame:
+            edited[ac[0] + 5] = 0x99
+        case .acBeforeDC:
+            // Swap the first DC scan out: the AC scans now come before any DC coefficient.
+            let firstScanEnd = scans[1]
+            return Array(bytes[..<scans[0]]) + Array(bytes[firstScanEnd...])
+        case .interleavedACScan:
+            // One AC scan naming two components (the SOS grows by a component selector).
+            let offset = ac[0]
+            let count = Int(bytes[offset + 4])
+            let length = Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3])
+            edited[offset + 3] = UInt8(length + 2)
+            edited[offset + 4] = UInt8(count + 1)
+            let other: UInt8 = bytes[offset + 5] == 1 ? 2 : 1
+            edited.insert(contentsOf: [other, 0x11], at: offset + 5 + 2 * count)
+        }
+        return edited
+    }
+
+    /// `bytes` with the frame header's size set to `width`×`height`.
+    public static func frameSize(_ bytes: [UInt8], width: Int, height: Int) -> [UInt8] {
+        var edited = bytes
+        let frame = ProgressiveJPEG.markers(bytes).first { $0.marker == 0xC2 }!.offset
+        edited[frame + 5] = UInt8(height >> 8)
+        edited[frame + 6] = UInt8(height & 0xFF)
+        edited[frame + 7] = UInt8(width >> 8)
+        edited[frame + 8] = UInt8(width & 0xFF)
+        return edited
+    }
+}
