@@ -11,7 +11,7 @@ import RenditionCore
 // with the process CPU seconds (user + system, every thread: CLOCK_PROCESS_CPUTIME_ID) and wall seconds per render, and
 // the shrink-on-load factor the plan chose, and the median CPU of each phase over as many profiled renders
 // (Renderer.profile: each phase computed into memory in turn). `--save-dir` writes the last rendition of each image
-// there; `--scans none|unread|chroma` chooses which progressive JPEG scans a 1/8 decode skips (default chroma).
+// there; `--scans none|unread|chroma` chooses which progressive JPEG scans a 1/8 decode skips (default unread).
 
 struct Options {
     var pipeline = ""
@@ -19,7 +19,7 @@ struct Options {
     var iterations = 10
     var warmup = 2
     var saveDir: String?
-    var scans = ScanSkipping.chroma
+    var scans = ScanSkipping.unread
 
     static func parse(_ arguments: [String]) -> Options? {
         var options = Options()
