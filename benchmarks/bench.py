@@ -96,7 +96,7 @@ IMAGE_SOURCES = {
 }
 
 # Issue 17: a real camera photo with its EXIF (Make, Model, exposure), from Debian's mate-backgrounds (bookworm:
-# 1.26.0-1): a 5640x3172 crop of a Sony DSC-RX100M4 frame, saved by GIMP as a progressive 4:2:0 JPEG, no ICC
+# 1.26.0-1): a 5640x3172 crop of a Sony DSC-RX100M4 frame, saved by GIMP as a progressive 4:2:2 JPEG (libjpeg's default script: `jpegtran -progressive` of its baseline gives the same bytes), no ICC
 # profile. No Debian package found ships a 14 MP camera JPEG; this is the nearest (17.9 MP). gnome-backgrounds,
 # ukui-wallpapers and lomiri-wallpapers-20.04 have no camera EXIF; the other mate-backgrounds photos are at most
 # 2560x1920 (DiMAGE Z5, EOS 350D/400D).
@@ -1282,11 +1282,17 @@ def step_decode_once(images, originals):
             peak = group.peak_kb()
         finally:
             group.stop()
-        estimate = json_lines([PYTHON, os.path.join(HERE, "decode_once.py"), image, "--shrinks", json.dumps(shrinks),
+        def estimate_for(chosen):
+            return json_lines([PYTHON, os.path.join(HERE, "decode_once.py"), image, "--shrinks", json.dumps(chosen),
                                "--iterations", str(ONCE_ITERATIONS), "--rounds", str(ONCE_ROUNDS)], env=env)[0]
+        estimate = estimate_for(shrinks)
+        # the presets that decode full size (trim, the original's size) make the shared decode full size too; the
+        # estimate again without them says what sharing is worth among the shrunk ones
+        shrunk = {p: k for p, k in shrinks.items() if k > 1}
         row = {"image": name, "presets": list(shrinks), "shrinks": shrinks, "skipped": skipped,
                "http_cpu": median([b["cpu"] for b in bursts]), "http_wall": median([b["wall"] for b in bursts]),
-               "peak_mb": peak / 1024, "estimate": estimate}
+               "peak_mb": peak / 1024, "estimate": estimate,
+               "shrunk": estimate_for(shrunk) if 2 <= len(shrunk) < len(shrinks) else None}
         rows.append(row)
         log(f"12 presets {name}: {len(shrinks)} presets ({', '.join(f'{p} x{k}' for p, k in shrinks.items())}"
             f"{'; skipped ' + ', '.join(skipped) if skipped else ''}): server CPU {row['http_cpu'] * 1e3:.0f} ms "
@@ -1294,7 +1300,9 @@ def step_decode_once(images, originals):
             f"{estimate['separately'] * 1e3:.0f} ms, decoded once at x{estimate['shared_shrink']} "
             f"{estimate['once'] * 1e3:.0f} ms, ratio {estimate['ratio']:.2f}; SSIM "
             + ", ".join(f"{p} {v:.4f}" if v is not None else f"{p} (sizes differ)"
-                        for p, v in estimate["ssim"].items()))
+                        for p, v in estimate["ssim"].items())
+            + (f"; without the x1 presets: {row['shrunk']['separately'] * 1e3:.0f} vs {row['shrunk']['once'] * 1e3:.0f} ms "
+               f"(once at x{row['shrunk']['shared_shrink']}), ratio {row['shrunk']['ratio']:.2f}" if row["shrunk"] else ""))
     return rows
 
 
@@ -1319,10 +1327,11 @@ def step_webp(images, pipelines):
             else:
                 scores[(engine, line["setting"], line["quality"])] = line
     target = scores[("vips", "default", 80)]["ssim"]
-    settings = sorted({(e, s) for e, s, _ in scores}, key=lambda k: (k[0] != "vips", k[1] != "default"))
+    settings = sorted({(e, s) for e, s, _ in scores}, key=lambda k: (k[0] != "vips", k[1] != "default", k[1]))
     matched = {}
     for engine, setting in settings:
-        reaching = [q for q in WEBP_SWEEP if scores[(engine, setting, q)]["ssim"] >= target]
+        swept = sorted(q for e, s, q in scores if (e, s) == (engine, setting))
+        reaching = [q for q in swept if scores[(engine, setting, q)]["ssim"] >= target]
         matched[(engine, setting)] = reaching[0] if reaching else None
     cpu = {key: [] for key, q in matched.items() if q is not None}
     ratios = {key: [] for key in cpu}
@@ -1548,21 +1557,42 @@ def format_report(formats):
 
 
 def jpeg_facts(path):
-    """(scans, has EXIF, chroma sampling) of a JPEG, from its markers: SOS markers cannot occur inside entropy-coded
-    data (0xFF is stuffed there), so counting them counts the scans."""
+    """(scans, has EXIF, chroma sampling, bytes) of a JPEG, walking its markers from SOI (an EXIF thumbnail is
+    a JPEG of its own inside APP1, so searching for markers would count its frame and scan too)."""
     with open(path, "rb") as handle:
         data = handle.read()
-    sampling = "?"
-    for marker in (b"\xff\xc0", b"\xff\xc1", b"\xff\xc2"):
-        at = data.find(marker)
-        if at > 0:
-            components = data[at + 9]
-            factors = [data[at + 11 + 3 * i] for i in range(components)]
-            h, v = factors[0] >> 4, factors[0] & 15
-            sampling = {(1, 1): "4:4:4", (2, 1): "4:2:2", (2, 2): "4:2:0"}.get((h, v), f"{h}x{v}") if components == 3 \
-                else "grey" if components == 1 else f"{components} components"
+    scans, exif, sampling, at = 0, False, "?", 2
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
             break
-    return data.count(b"\xff\xda"), b"Exif\x00\x00" in data[:65536], sampling, len(data)
+        marker = data[at + 1]
+        if marker == 0xFF or 0xD0 <= marker <= 0xD8 or marker == 0x01:
+            at += 1 if marker == 0xFF else 2
+            continue
+        if marker == 0xD9:
+            break
+        length = int.from_bytes(data[at + 2:at + 4], "big")
+        segment = data[at + 4:at + 2 + length]
+        if marker == 0xE1 and segment.startswith(b"Exif\x00\x00"):
+            exif = True
+        elif 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC) and sampling == "?":
+            components = segment[5]
+            h, v = segment[7] >> 4, segment[7] & 15
+            sampling = ({(1, 1): "4:4:4", (2, 1): "4:2:2", (2, 2): "4:2:0"}.get((h, v), f"{h}x{v}")
+                        if components == 3 else "grey" if components == 1 else f"{components} components")
+        at += 2 + length
+        if marker == 0xDA:  # entropy-coded data runs to the next marker that is not a stuffed 0 or a restart
+            scans += 1
+            while True:
+                at = data.find(b"\xff", at)
+                if at < 0 or at + 1 >= len(data):
+                    return scans, exif, sampling, len(data)
+                following = data[at + 1]
+                if following == 0 or 0xD0 <= following <= 0xD7 or following == 0xFF:
+                    at += 1 if following == 0xFF else 2
+                    continue
+                break
+    return scans, exif, sampling, len(data)
 
 
 def issue17_report(results, images, extra):
@@ -1655,17 +1685,31 @@ def issue17_report(results, images, extra):
             presets = ", ".join(f"{p} ×{k}" for p, k in row["shrinks"].items())
             if row["skipped"]:
                 presets += "; not rendered: " + ", ".join(f"{p} ({why})" for p, why in row["skipped"].items())
-            ssim = ", ".join(f"{p} {v:.4f}" if v is not None else f"{p} (sizes differ)" for p, v in e["ssim"].items())
+            ssim = lambda e: ", ".join(f"{p} {v:.4f}" if v is not None else f"{p} (sizes differ)"
+                                       for p, v in e["ssim"].items())
             add(f"| {row['image']} | {presets} | {row['http_cpu'] * 1e3:.0f} ms (burst {row['http_wall'] * 1e3:.0f} ms "
                 f"wall, peak {row['peak_mb']:.0f} MB) | {e['separately'] * 1e3:.0f} ms | {e['once'] * 1e3:.0f} ms "
-                f"(×{e['shared_shrink']}) | {e['ratio']:.2f} | {verdict(e['ratio'] >= 1.3)} | {ssim} |")
+                f"(×{e['shared_shrink']}) | {e['ratio']:.2f} | {verdict(e['ratio'] >= 1.3)} | {ssim(e)} |")
+            if row.get("shrunk"):
+                e = row["shrunk"]
+                add(f"| {row['image']}, only the presets decoded below full size | "
+                    f"{', '.join(f'{p} ×{k}' for p, k in e['shrinks'].items())} | — | {e['separately'] * 1e3:.0f} ms | "
+                    f"{e['once'] * 1e3:.0f} ms (×{e['shared_shrink']}) | {e['ratio']:.2f} | {verdict(e['ratio'] >= 1.3)} "
+                    f"| {ssim(e)} |")
         add("")
         add("CPU per preset in the estimate, ms, (i) / (ii) (the shared decode is its own line in (ii)):")
         add("")
         for row in results["decode_once"]:
-            e = row["estimate"]["per_preset"]
-            add(f"- {row['image']}: shared decode {e['once'].get('(decode)', 0) * 1e3:.0f}; " + ", ".join(
-                f"{p} {e['separately'][p] * 1e3:.0f} / {e['once'][p] * 1e3:.0f}" for p in row["shrinks"]))
+            for label, estimate in (("", row["estimate"]), (", shrunk presets only", row.get("shrunk"))):
+                if not estimate:
+                    continue
+                e = estimate["per_preset"]
+                add(f"- {row['image']}{label}: shared decode (×{estimate['shared_shrink']}) "
+                    f"{e['once'].get('(decode)', 0) * 1e3:.0f}; " + ", ".join(
+                        f"{p} {e['separately'][p] * 1e3:.0f} / {e['once'][p] * 1e3:.0f}" for p in estimate["shrinks"]))
+        add("")
+        add("The avatar's `crop: {aspect: 1:1, gravity: attention}` looks for the subject on the image it is given, "
+            "so a larger decode can move the square: a low SSIM there is a different crop, not a worse one.")
     webp = results.get("webp")
     if webp:
         add("")
@@ -1693,7 +1737,7 @@ def issue17_report(results, images, extra):
         add("")
         add(f"Measured on the 400 px thumb400 pixels of {', '.join(webp['images'])} (decode at the plan's shrink, "
             f"lanczos3), SSIM against those pixels (the encoder's loss alone), mean over the images. Each setting "
-            f"is swept over q{webp['sweep']}; the quality shown is the lowest whose mean SSIM reaches Rendition's "
+            f"is swept over q{webp['sweep']} (near_lossless: levels 0, 20, …, 100; its files are lossless); the quality shown is the lowest whose mean SSIM reaches Rendition's "
             f"default at q80 ({webp['target']:.4f}). Encode CPU per image on one thread, {WEBP_CPU_ROUNDS} rounds × "
             f"{WEBP_CPU_ITERATIONS}, ratio to the default at q80 in the same round.")
         add("")
