@@ -8,9 +8,19 @@ Environment:
   BENCH_QUICK=1      fewer rounds and 6 s wrk runs instead of 20 s (development; a few minutes)
   BENCH_BIN=DIR      folder holding the release `rendition`, `bootstrap` and `rendition-bench` (run.sh sets it)
   BENCH_WORK=DIR     scratch folder for inputs, stores and logs (default benchmarks/.work, gitignored)
-  BENCH_ONLY=1,3,5   run only these measurements (1-10); the inputs are always prepared. 8-10 are the output
+  BENCH_ONLY=1,3,5   run only these measurements (1-13); the inputs are always prepared. 8-10 are the output
                      formats (issue 14): 8 JPEG, WebP and AVIF at equal SSIM, 9 AVIF encode per rendition vs
                      thumbor's AVIF, 10 a `format: auto` preset over HTTP. BENCH_ONLY=formats means 8,9,10.
+                     11-13 are issue 17's: 11 CPU per phase of one render (`rendition plan --json`'s "phases")
+                     beside pyvips' and Pillow's (as thumbor uses it), 12 every shipped preset of one original
+                     over HTTP and what decoding it once would save, 13 WebP settings at equal SSIM.
+  BENCH_INPUTS=a,b   only these inputs (names as in the results, e.g. 5120x2880,camera-5640x3172-mozprog, or
+                     `progressive` for issue 17's derived progressive and camera inputs); default: all
+
+Issue 17's inputs (rows 2, 3, 11 and 13 use them beside the three benchmark images): progressive JPEGs derived
+losslessly from the 5120x2880 baseline wallpaper with Debian's `jpegtran` (libjpeg's default script, and a
+mozjpeg-style script with one DC scan per component), and a real camera photo with its EXIF (Debian's
+mate-backgrounds: a 5640x3172 crop from a Sony DSC-RX100M4), as baseline and the same two progressive scripts.
 """
 
 import json
@@ -36,8 +46,10 @@ QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 WORK = os.path.abspath(os.environ.get("BENCH_WORK", os.path.join(HERE, ".work")))
 BIN = os.path.abspath(os.environ.get("BENCH_BIN", os.path.join(ROOT, ".build", "release")))
 FORMAT_STEPS = {8, 9, 10}
+ISSUE17_STEPS = {11, 12, 13}
 ONLY = set().union(*(FORMAT_STEPS if x.strip() == "formats" else {int(x)}
                      for x in os.environ.get("BENCH_ONLY", "").split(",") if x.strip()))
+INPUTS = {x.strip() for x in os.environ.get("BENCH_INPUTS", "").split(",") if x.strip()}
 RESULTS = os.path.join(HERE, "results", "latest.md")
 CORES = os.cpu_count() or 1
 PYTHON = sys.executable
@@ -66,6 +78,15 @@ FORMAT_CPU_ITERATIONS = 3 if QUICK else 8
 CHROME_ACCEPT = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
 # libvips' heifsave sets libaom's speed to 9 - effort; thumbor's AVIF (Pillow) is given the same speed.
 AVIF_DEFAULT_EFFORT, AVIF_DEFAULT_QUALITY = 2, 60
+# 11. CPU per phase: renders per image for `rendition plan --json` (one render per process) and the references.
+PHASE_RUNS = 5 if QUICK else 11
+PHASE_ITERATIONS = 5 if QUICK else 15
+# 12. Every shipped preset of one original: concurrent cold bursts over HTTP, and the pyvips estimate.
+BURST_ROUNDS = 2 if QUICK else 5
+ONCE_ROUNDS, ONCE_ITERATIONS = (2, 1) if QUICK else (3, 3)
+# 13. WebP settings: the qualities swept per setting, and the encode CPU rounds.
+WEBP_SWEEP = list(range(60, 97))
+WEBP_CPU_ROUNDS, WEBP_CPU_ITERATIONS = (2, 5) if QUICK else (3, 20)
 
 WALLPAPERS_PACKAGE = "plasma-workspace-wallpapers"
 # The benchmark images, from Debian's plasma-workspace-wallpapers (bookworm: 4:5.27.5-2).
@@ -73,6 +94,30 @@ IMAGE_SOURCES = {
     "5120x2880": "usr/share/wallpapers/SafeLanding/contents/images/5120x2880.jpg",  # baseline, 4.2 MB
     "2560x1600": "usr/share/wallpapers/Autumn/contents/images/2560x1600.jpg",  # progressive, 0.7 MB
 }
+
+# Issue 17: a real camera photo with its EXIF (Make, Model, exposure), from Debian's mate-backgrounds (bookworm:
+# 1.26.0-1): a 5640x3172 crop of a Sony DSC-RX100M4 frame, saved by GIMP as a progressive 4:2:2 JPEG (libjpeg's default script: `jpegtran -progressive` of its baseline gives the same bytes), no ICC
+# profile. No Debian package found ships a 14 MP camera JPEG; this is the nearest (17.9 MP). gnome-backgrounds,
+# ukui-wallpapers and lomiri-wallpapers-20.04 have no camera EXIF; the other mate-backgrounds photos are at most
+# 2560x1920 (DiMAGE Z5, EOS 350D/400D).
+CAMERA_PACKAGE = "mate-backgrounds"
+CAMERA_SOURCE = "usr/share/backgrounds/mate/abstract/Elephants_5640x3172.jpg"
+CAMERA_NAME = "camera-5640x3172"
+# mozjpeg's default progression for YCbCr (jcparam.c, jpeg_simple_progression with JCP_MAX_COMPRESSION and
+# dc_scan_opt_mode 1, its default: one DC scan per component), in libjpeg's scan-script syntax (wizard.txt).
+MOZJPEG_SCANS = """# mozjpeg-style: one DC scan per component, then luma AC by successive approximation
+0: 0-0, 0, 0;
+1: 0-0, 0, 0;
+2: 0-0, 0, 0;
+0: 1-8, 0, 2;
+1: 1-8, 0, 0;
+2: 1-8, 0, 0;
+0: 9-63, 0, 2;
+0: 1-63, 2, 1;
+0: 1-63, 1, 0;
+1: 9-63, 0, 0;
+2: 9-63, 0, 0;
+"""
 
 COMMANDS = []  # every command run, in order of first use, for the results file
 LOG_DIR = os.path.join(WORK, "logs")
@@ -180,6 +225,64 @@ def prepare_inputs():
         os.remove(mosaic)
     images["8000x6000"] = big
     return images, tiles + large
+
+
+def debian_file(package, relative, inputs):
+    """`relative` from Debian's `package`, downloaded once into `inputs` and unpacked under inputs/PACKAGE/."""
+    unpacked = os.path.join(inputs, package)
+    if not os.path.isdir(unpacked):
+        debs = [f for f in os.listdir(inputs) if f.startswith(package + "_") and f.endswith(".deb")]
+        if not debs:
+            log(f"downloading {package}")
+            run(["apt-get", "download", package], cwd=inputs, stderr=subprocess.DEVNULL)
+            debs = [f for f in os.listdir(inputs) if f.startswith(package + "_") and f.endswith(".deb")]
+        run(["dpkg-deb", "-x", os.path.join(inputs, debs[0]), unpacked + ".tmp"])
+        os.rename(unpacked + ".tmp", unpacked)
+    path = os.path.join(unpacked, relative)
+    if not os.path.isfile(path):
+        sys.exit(f"bench: {relative} is not in {package}; update benchmarks/bench.py")
+    return path
+
+
+def jpegtran(source, target, *options):
+    """A lossless rewrite of `source`'s scans with Debian's jpegtran (same coefficients, so the same pixels),
+    EXIF and every other marker kept."""
+    if not os.path.exists(target):
+        run(["jpegtran", "-copy", "all", *options, "-outfile", target + ".tmp", source])
+        os.rename(target + ".tmp", target)
+    return target
+
+
+def prepare_progressive(images):
+    """Issue 17's inputs: the 5120x2880 baseline wallpaper made progressive with libjpeg's default script
+    (`jpegtran -progressive`) and with a mozjpeg-style script (`-scans`, one DC scan per component), and the
+    camera photo as baseline (`jpegtran -optimize`: sequential, from its progressive original) and with the
+    same two scripts."""
+    if not shutil.which("jpegtran"):
+        sys.exit("bench: jpegtran is missing; run `make bench` (benchmarks/run.sh installs libjpeg-turbo-progs)")
+    inputs = os.path.join(WORK, "inputs")
+    folder = os.path.join(inputs, "progressive")
+    os.makedirs(folder, exist_ok=True)
+    scans = os.path.join(folder, "mozjpeg-scans.txt")
+    with open(scans, "w") as handle:
+        handle.write(MOZJPEG_SCANS)
+    camera = os.path.join(folder, f"{CAMERA_NAME}.jpg")
+    jpegtran(debian_file(CAMERA_PACKAGE, CAMERA_SOURCE, inputs), camera, "-optimize")
+    extra = {}
+    for name, baseline in (("5120x2880", images["5120x2880"]), (CAMERA_NAME, camera)):
+        if name == CAMERA_NAME:
+            extra[name] = camera
+        extra[f"{name}-prog"] = jpegtran(baseline, os.path.join(folder, f"{name}-prog.jpg"), "-progressive")
+        extra[f"{name}-mozprog"] = jpegtran(baseline, os.path.join(folder, f"{name}-mozprog.jpg"), "-scans", scans)
+    return extra
+
+
+def select_inputs(images):
+    """BENCH_INPUTS: the named inputs only (`progressive` names issue 17's)."""
+    if not INPUTS:
+        return images
+    return {name: path for name, path in images.items() if name in INPUTS or
+            ("progressive" in INPUTS and (name.endswith("prog") or name.startswith("camera-")))}
 
 
 def write_preset(folder, name, encode, issue=6):
@@ -625,15 +728,17 @@ def speed_ratio(per, ours, theirs):
     return median([a["rps"] / b["rps"] for a, b in zip(per[ours], per[theirs])])
 
 
-def step_http(images, pipelines, originals, quality_dir):
-    """3. Render throughput over HTTP, a fresh key per request: Rendition vs thumbor x CORES behind nginx."""
+def step_http(images, pipelines, originals, quality_dir, extra=()):
+    """3. Render throughput over HTTP, a fresh key per request: Rendition vs thumbor x CORES behind nginx.
+    `extra` names issue 17's derived inputs, measured at c = 8 only."""
     cases = []
     for name in images:
         for connections in (2, 8):
-            if QUICK and connections == 2 and name != "5120x2880":
+            if connections == 2 and (name in extra or (QUICK and name != "5120x2880")):
                 continue
             cases.append((name, "webp", connections))
-    cases.append(("5120x2880", "jpeg", 8))
+    if "5120x2880" in images:
+        cases.append(("5120x2880", "jpeg", 8))
     results = []
     for name, fmt, connections in cases:
         preset = "thumb400" if fmt == "webp" else "thumb400-jpeg"
@@ -1027,6 +1132,249 @@ def step_auto_http(pipelines, originals, quality_dir):
     return results
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Issue 17: CPU per phase, every preset of one original, WebP settings
+
+
+def plan_json(preset, image, pipelines):
+    """`rendition plan PRESET --input IMAGE --json` (one render), parsed, with its exit status under "_exit"
+    (1 when a limit would trip; the JSON still says which)."""
+    cmd = [os.path.join(BIN, "rendition"), "plan", preset, "--input", image, "--json", "--pipelines", pipelines]
+    record(cmd)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        data = json.loads(proc.stdout)
+    except ValueError:
+        raise RuntimeError(f"{shlex.join(cmd)} printed no JSON (exit {proc.returncode}): "
+                           f"{(proc.stderr or proc.stdout).strip()[:200]}") from None
+    data["_exit"] = proc.returncode
+    return data
+
+
+PHASES_MISSING = ('`rendition plan --json` has no "phases" key (issue 17: an array of {"name": String, '
+                  '"cpuMilliseconds": Double} for one render); Rendition\'s column is empty until it has')
+
+
+def plan_phases(data):
+    """The plan's "phases" (top level, or under "output"), summed by name in their order; None if absent."""
+    phases = data.get("phases", (data.get("output") or {}).get("phases"))
+    if phases is None:
+        return None
+    if not isinstance(phases, list) or not all(
+            isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("cpuMilliseconds"), (int, float))
+            for p in phases):
+        raise RuntimeError('`rendition plan --json`\'s "phases" is not an array of {"name": String, '
+                           f'"cpuMilliseconds": Double}}: {json.dumps(phases)[:200]}')
+    summed = {}
+    for phase in phases:
+        summed[phase["name"]] = summed.get(phase["name"], 0.0) + phase["cpuMilliseconds"]
+    return summed
+
+
+def step_phases(images, pipelines):
+    """11. CPU per phase of one thumb400 render (issue 17): `rendition plan thumb400 --input IMAGE --json`'s
+    "phases", PHASE_RUNS runs (one render per process), median per phase; beside it the same render in pyvips
+    (decode at the plan's shrink-on-load, lanczos3, WebP q80 effort 4) and in Pillow as thumbor uses it (draft to
+    the same scale, LANCZOS, WebP quality 80 method 4), each phase on the process CPU clock, medians
+    (benchmarks/phases.py)."""
+    env = dict(os.environ, VIPS_CONCURRENCY="1")
+    rows, missing = {}, None
+    for name, image in images.items():
+        plans = [plan_json("thumb400", image, pipelines) for _ in range(PHASE_RUNS)]
+        shrink = plans[0]["input"]["shrinkOnLoad"]
+        ours = None
+        found = [plan_phases(plan) for plan in plans]
+        if any(f is None for f in found):
+            missing = PHASES_MISSING
+        else:
+            ours = {}
+            for phases in found:
+                for phase, value in phases.items():
+                    ours.setdefault(phase, []).append(value)
+            ours = {phase: median(values) for phase, values in ours.items()}
+        references = {}
+        for engine in ("vips", "pillow"):
+            references[engine] = json_lines([PYTHON, os.path.join(HERE, "phases.py"), engine, image, "--shrink",
+                                             str(shrink), "--iterations", str(PHASE_ITERATIONS)], env=env)[0]
+        rows[name] = {"shrink": shrink, "rendition": ours, **references,
+                      "plan_total_ms": median([p["output"]["totalMilliseconds"] for p in plans])}
+        summary = lambda phases: ", ".join(f"{k} {v:.1f}" for k, v in phases.items())
+        log(f"11 phases {name} (shrink-on-load x{shrink}): Rendition "
+            f"{summary(ours) if ours else 'no phases key'}; pyvips "
+            f"{summary({p['name']: p['cpuMilliseconds'] for p in references['vips']['phases']})}; Pillow "
+            f"{summary({p['name']: p['cpuMilliseconds'] for p in references['pillow']['phases']})} ms")
+    if missing:
+        log(f"11 phases: {missing}")
+    return {"rows": rows, "error": missing,
+            "versions": {e: next(iter(rows.values()))[e]["version"] for e in ("vips", "pillow")} if rows else {}}
+
+
+def shipped_presets():
+    folder = os.path.join(ROOT, "pipelines")
+    return sorted(os.path.splitext(f)[0] for f in os.listdir(folder) if f.endswith(".yaml"))
+
+
+def render_request(port, path, accept):
+    """GET a render route, following a 307 to another render route (a `format: auto` preset's form); the status
+    that ends it (301 once stored, or an error)."""
+    import http.client
+    for _ in range(3):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        try:
+            connection.request("GET", path, headers={"Accept": accept})
+            response = connection.getresponse()
+            response.read()
+            location = response.getheader("Location") or ""
+        finally:
+            connection.close()
+        if response.status == 307 and "/_render/" in location:
+            path = location[location.index("/_render/"):]
+            continue
+        return response.status
+    return 508
+
+
+def step_decode_once(images, originals):
+    """12. Every shipped preset of one original at once (issue 17 item 3, measure first): a cold burst over
+    HTTP against `rendition serve` with pipelines/ (every preset the plan lets render this original, requested
+    concurrently with Chrome's Accept, a fresh key per burst), server CPU per original from /proc; then the
+    pyvips estimate of decoding once (benchmarks/decode_once.py): each preset separately vs one decode at the
+    smallest shrink any preset needs, CPU per original both ways, ratio, and SSIM of the shared way's outputs
+    against each preset's own."""
+    pipelines = os.path.join(ROOT, "pipelines")
+    names = [n for n in images if not n.endswith("prog")]
+    if QUICK:
+        names = [n for n in names if n in ("5120x2880", CAMERA_NAME)] or names[:1]
+    env = dict(os.environ, VIPS_CONCURRENCY="1")
+    rows = []
+    for name in names:
+        image = images[name]
+        shrinks, skipped = {}, {}
+        for preset in shipped_presets():
+            plan = plan_json(preset, image, pipelines)
+            if plan["_exit"] != 0:
+                skipped[preset] = "; ".join((plan.get("output") or {}).get("notes") or []) or "a limit trips"
+                continue
+            shrinks[preset] = plan["input"]["shrinkOnLoad"]
+        store = os.path.join(WORK, "stores", f"presets-{name}")
+        shutil.rmtree(store, ignore_errors=True)
+        group = start_group(rendition_server(pipelines, originals, store))
+        bursts = []
+        try:
+            for round_index in range(BURST_ROUNDS + 1):  # the first (key w2) warms the server and is not counted
+                key = "w2" if round_index == 0 else str(round_index)
+                statuses = {}
+                def one(preset):
+                    statuses[preset] = render_request(group.port, f"/_render/{preset}/c/{name}/{key}.jpg",
+                                                      CHROME_ACCEPT)
+                workers = [threading.Thread(target=one, args=(preset,)) for preset in shrinks]
+                cpu_before, start = group.cpu_seconds(), time.monotonic()
+                for worker in workers:
+                    worker.start()
+                for worker in workers:
+                    worker.join()
+                wall, cpu = time.monotonic() - start, group.cpu_seconds() - cpu_before
+                bad = {p: s for p, s in statuses.items() if s not in (200, 301)}
+                if bad:
+                    raise RuntimeError(f"presets burst on {name} answered {bad}")
+                if round_index:
+                    bursts.append({"cpu": cpu, "wall": wall})
+            peak = group.peak_kb()
+        finally:
+            group.stop()
+        def estimate_for(chosen):
+            return json_lines([PYTHON, os.path.join(HERE, "decode_once.py"), image, "--shrinks", json.dumps(chosen),
+                               "--iterations", str(ONCE_ITERATIONS), "--rounds", str(ONCE_ROUNDS)], env=env)[0]
+        estimate = estimate_for(shrinks)
+        # the presets that decode full size (trim, the original's size) make the shared decode full size too; the
+        # estimate again without them says what sharing is worth among the shrunk ones
+        shrunk = {p: k for p, k in shrinks.items() if k > 1}
+        row = {"image": name, "presets": list(shrinks), "shrinks": shrinks, "skipped": skipped,
+               "http_cpu": median([b["cpu"] for b in bursts]), "http_wall": median([b["wall"] for b in bursts]),
+               "peak_mb": peak / 1024, "estimate": estimate,
+               "shrunk": estimate_for(shrunk) if 2 <= len(shrunk) < len(shrinks) else None}
+        rows.append(row)
+        log(f"12 presets {name}: {len(shrinks)} presets ({', '.join(f'{p} x{k}' for p, k in shrinks.items())}"
+            f"{'; skipped ' + ', '.join(skipped) if skipped else ''}): server CPU {row['http_cpu'] * 1e3:.0f} ms "
+            f"per original, burst wall {row['http_wall'] * 1e3:.0f} ms; pyvips separately "
+            f"{estimate['separately'] * 1e3:.0f} ms, decoded once at x{estimate['shared_shrink']} "
+            f"{estimate['once'] * 1e3:.0f} ms, ratio {estimate['ratio']:.2f}; SSIM "
+            + ", ".join(f"{p} {v:.4f}" if v is not None else f"{p} (sizes differ)"
+                        for p, v in estimate["ssim"].items())
+            + (f"; without the x1 presets: {row['shrunk']['separately'] * 1e3:.0f} vs {row['shrunk']['once'] * 1e3:.0f} ms "
+               f"(once at x{row['shrunk']['shared_shrink']}), ratio {row['shrunk']['ratio']:.2f}" if row["shrunk"] else ""))
+    return rows
+
+
+def step_webp(images, pipelines):
+    """13. WebP settings at equal SSIM (issue 17 item 4; benchmarks/webp_parity.py): on each image's 400 px
+    thumb400 pixels (decode at the plan's shrink, lanczos3), every setting swept over WEBP_SWEEP; for each, the
+    lowest quality whose mean SSIM (against those pixels) reaches Rendition's default at q80, its bytes and its
+    encode CPU (interleaved rounds, ratio to the default in the same round). Pillow as thumbor calls it, beside."""
+    folder = os.path.join(WORK, "webp")
+    shutil.rmtree(folder, ignore_errors=True)
+    names = [n for n in images if not n.endswith("prog")]  # progressive twins decode to the same pixels
+    specs = [f"{n}={images[n]}:{plan_json('thumb400', images[n], pipelines)['input']['shrinkOnLoad']}" for n in names]
+    env = dict(os.environ, VIPS_CONCURRENCY="1")
+    script = os.path.join(HERE, "webp_parity.py")
+    run([PYTHON, script, "prepare", folder, *specs], env=env)
+    qualities = f"{WEBP_SWEEP[0]}-{WEBP_SWEEP[-1]}"
+    scores, alpha_same = {}, None
+    for engine in ("vips", "pillow"):
+        for line in json_lines([PYTHON, script, "sweep", engine, folder, "--qualities", qualities], env=env):
+            if "alpha_q_identical" in line:
+                alpha_same = line["alpha_q_identical"]
+            else:
+                scores[(engine, line["setting"], line["quality"])] = line
+    target = scores[("vips", "default", 80)]["ssim"]
+    settings = sorted({(e, s) for e, s, _ in scores}, key=lambda k: (k[0] != "vips", k[1] != "default", k[1]))
+    matched = {}
+    for engine, setting in settings:
+        swept = sorted(q for e, s, q in scores if (e, s) == (engine, setting))
+        reaching = [q for q in swept if scores[(engine, setting, q)]["ssim"] >= target]
+        matched[(engine, setting)] = reaching[0] if reaching else None
+    cpu = {key: [] for key, q in matched.items() if q is not None}
+    ratios = {key: [] for key in cpu}
+    for _ in range(WEBP_CPU_ROUNDS):
+        this_round = {}
+        for engine in ("vips", "pillow"):
+            pairs = [[s, matched[(e, s)]] for e, s in cpu if e == engine]
+            if engine == "vips":
+                pairs.append(["default", 80])
+            for line in json_lines([PYTHON, script, "cpu", engine, folder, "--settings", json.dumps(pairs),
+                                    "--iterations", str(WEBP_CPU_ITERATIONS)], env=env):
+                this_round[(engine, line["setting"], line["quality"])] = line["cpu_per_image"]
+        base = this_round[("vips", "default", 80)]
+        for (engine, setting) in cpu:
+            value = this_round[(engine, setting, matched[(engine, setting)])]
+            cpu[(engine, setting)].append(value)
+            ratios[(engine, setting)].append(value / base)
+    rows = []
+    for (engine, setting), quality in matched.items():
+        row = {"engine": engine, "setting": setting, "quality": quality}
+        if quality is not None:
+            score = scores[(engine, setting, quality)]
+            row.update(ssim=score["ssim"], bytes=score["bytes"], cpu=median(cpu[(engine, setting)]),
+                       cpu_ratio=median(ratios[(engine, setting)]))
+            # a quality step moves SSIM in jumps: bytes at exactly the target, between the step below and this one
+            below = [q for q in sorted(q for e, s, q in scores if (e, s) == (engine, setting)) if q < quality]
+            row["bytes_at_target"] = score["bytes"]
+            if below:
+                low = scores[(engine, setting, below[-1])]
+                if low["ssim"] < target < score["ssim"]:
+                    t = (target - low["ssim"]) / (score["ssim"] - low["ssim"])
+                    row["bytes_at_target"] = low["bytes"] + t * (score["bytes"] - low["bytes"])
+        rows.append(row)
+        log(f"13 webp {engine} {setting}: " + (
+            f"q{quality} reaches SSIM {target:.4f} ({row['ssim']:.4f}), {row['bytes'] / 1024:.1f} KB, encode "
+            f"{row['cpu'] * 1e3:.1f} ms ({row['cpu_ratio']:.2f} x default)" if quality is not None
+            else f"no quality in {qualities} reaches SSIM {target:.4f}"))
+    default = scores[("vips", "default", 80)]
+    return {"target": target, "default_bytes": default["bytes"], "rows": rows, "alpha_q_identical": alpha_same,
+            "images": names, "sweep": qualities,
+            "q80": {f"{e} {s}": scores[(e, s, 80)] for e, s in settings if (e, s, 80) in scores}}
+
+
 QUALITY_LABELS = {
     "engine": "Rendition engine, in process",
     "pyvips": "bare libvips `thumbnail` (pyvips)",
@@ -1216,7 +1564,210 @@ def format_report(formats):
     return lines
 
 
-def report(results, images, started, load_start, elapsed):
+def jpeg_facts(path):
+    """(scans, has EXIF, chroma sampling, bytes) of a JPEG, walking its markers from SOI (an EXIF thumbnail is
+    a JPEG of its own inside APP1, so searching for markers would count its frame and scan too)."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    scans, exif, sampling, at = 0, False, "?", 2
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
+            break
+        marker = data[at + 1]
+        if marker == 0xFF or 0xD0 <= marker <= 0xD8 or marker == 0x01:
+            at += 1 if marker == 0xFF else 2
+            continue
+        if marker == 0xD9:
+            break
+        length = int.from_bytes(data[at + 2:at + 4], "big")
+        segment = data[at + 4:at + 2 + length]
+        if marker == 0xE1 and segment.startswith(b"Exif\x00\x00"):
+            exif = True
+        elif 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC) and sampling == "?":
+            components = segment[5]
+            h, v = segment[7] >> 4, segment[7] & 15
+            sampling = ({(1, 1): "4:4:4", (2, 1): "4:2:2", (2, 2): "4:2:0"}.get((h, v), f"{h}x{v}")
+                        if components == 3 else "grey" if components == 1 else f"{components} components")
+        at += 2 + length
+        if marker == 0xDA:  # entropy-coded data runs to the next marker that is not a stuffed 0 or a restart
+            scans += 1
+            while True:
+                at = data.find(b"\xff", at)
+                if at < 0 or at + 1 >= len(data):
+                    return scans, exif, sampling, len(data)
+                following = data[at + 1]
+                if following == 0 or 0xD0 <= following <= 0xD7 or following == 0xFF:
+                    at += 1 if following == 0xFF else 2
+                    continue
+                break
+    return scans, exif, sampling, len(data)
+
+
+def issue17_report(results, images, extra):
+    """Issue 17's sections: the derived inputs (and rows 2 and 3 on them), 11 phases, 12 presets per original,
+    13 WebP settings."""
+    lines = []
+    add = lines.append
+    if extra:
+        add("")
+        add("## Progressive and camera inputs (issue 17)")
+        add("")
+        add("Derived with Debian's `jpegtran` (lossless: the same DCT coefficients, so the same pixels, EXIF kept with "
+            "`-copy all`): `-prog` is `jpegtran -progressive` (libjpeg's default script), `-mozprog` is `jpegtran "
+            "-scans` with mozjpeg's default YCbCr script (one DC scan per component, luma AC by successive "
+            "approximation; benchmarks/bench.py MOZJPEG_SCANS). The camera photo is Debian's mate-backgrounds "
+            "`Elephants_5640x3172.jpg` (Sony DSC-RX100M4, EXIF, saved progressive by GIMP), made baseline with "
+            "`jpegtran -optimize`.")
+        add("")
+        add("| input | scans | EXIF | chroma | bytes |")
+        add("|---|---|---|---|---|")
+        for name in ["5120x2880", *extra]:
+            if name in images:
+                scans, exif, sampling, size = jpeg_facts(images[name])
+                add(f"| {name} | {scans} | {'yes' if exif else 'no'} | {sampling} | {size / 1e6:.2f} MB |")
+        inproc, http = results.get("inproc", {}), {r["image"]: r for r in results.get("http", [])
+                                                   if r["connections"] == 8 and r["format"] == "webp"}
+        if inproc or http:
+            add("")
+            add("Rows 2 and 3 on these inputs (400 px WebP q80; row 2: CPU per render on one thread, Rendition's "
+                "engine vs pyvips `thumbnail`; row 3: c = 8, a fresh key per request, vs thumbor):")
+            add("")
+            add("| input | 2: Rendition | 2: pyvips | 2: ratio | 3: Rendition | 3: thumbor | 3: speed ratio |")
+            add("|---|---|---|---|---|---|---|")
+            for name in ["5120x2880", *extra]:
+                a, b = inproc.get(name), http.get(name)
+                cells = ([f"{a['ours'] * 1e3:.0f} ms (×{a['shrink']})", f"{a['theirs'] * 1e3:.0f} ms", f"{a['ratio']:.2f}"]
+                         if a else ["", "", ""])
+                cells += ([f"{b['rendition']['rps']:.1f} req/s, {b['rendition']['cpu_ms']:.0f} ms CPU/req",
+                           f"{b['thumbor']['rps']:.1f} req/s, {b['thumbor']['cpu_ms']:.0f} ms CPU/req", f"{b['ratio']:.2f}"]
+                          if b else ["", "", ""])
+                if a or b:
+                    add(f"| {name} | " + " | ".join(cells) + " |")
+    phases = results.get("phases")
+    if phases and phases.get("rows"):
+        add("")
+        add("## CPU per phase of one render (measurement 11)")
+        add("")
+        add(f"thumb400 (fit inside 400×400, WebP q80). Rendition: `rendition plan thumb400 --input IMAGE --json`'s "
+            f"\"phases\", median of {PHASE_RUNS} runs (one render per process). pyvips ({phases['versions'].get('vips')}) "
+            f"and Pillow as thumbor uses it ({phases['versions'].get('pillow')}): benchmarks/phases.py, the plan's "
+            f"shrink-on-load, each phase materialised and timed on the process CPU clock, median of "
+            f"{PHASE_ITERATIONS} renders; pyvips' `fused` is the same pipeline streamed in one pass (its phases "
+            "include the copies between them). CPU ms per render.")
+        if phases.get("error"):
+            add("")
+            add(f"**{phases['error']}.**")
+        for name, row in phases["rows"].items():
+            ours = row["rendition"] or {}
+            vips = {p["name"]: p["cpuMilliseconds"] for p in row["vips"]["phases"]}
+            pillow = {p["name"]: p["cpuMilliseconds"] for p in row["pillow"]["phases"]}
+            add("")
+            add(f"{name}, shrink-on-load ×{row['shrink']} (Pillow's draft gave {row['pillow']['decoded'][0]}×"
+                f"{row['pillow']['decoded'][1]}); the plan's own wall-clock total {row['plan_total_ms']:.0f} ms:")
+            add("")
+            add("| phase | Rendition | pyvips | Pillow (thumbor) |")
+            add("|---|---|---|---|")
+            order = list(ours) + [k for k in list(vips) + list(pillow) if k not in ours]
+            for phase in dict.fromkeys(order):
+                cell = lambda table: f"{table[phase]:.1f}" if phase in table else ""
+                add(f"| {phase} | {cell(ours)} | {cell(vips)} | {cell(pillow)} |")
+            total = lambda table: sum(v for k, v in table.items() if k != "fused")
+            add(f"| **sum** | {f'{total(ours):.1f}' if ours else '—'} | {total(vips):.1f} | {total(pillow):.1f} |")
+    if results.get("decode_once"):
+        add("")
+        add("## Every shipped preset of one original (measurement 12)")
+        add("")
+        add(f"HTTP: `rendition serve` with pipelines/, every preset the plan lets render that original requested at "
+            f"once with Chrome's Accept (the `format: auto` card as AVIF), a fresh key per burst (cold: nothing "
+            f"stored), {BURST_ROUNDS} bursts after one warm-up, median server CPU per original from /proc. Estimate: "
+            f"benchmarks/decode_once.py, the same presets as libvips operations in pyvips on one thread, (i) each "
+            f"decoding at its own shrink-on-load factor, (ii) one decode at the smallest factor any of them needs, "
+            f"kept in memory, every preset derived from it; {ONCE_ROUNDS} interleaved rounds × {ONCE_ITERATIONS}. "
+            f"Issue 17's bar for building it: (i) ÷ (ii) ≥ 1.3 at equal SSIM.")
+        add("")
+        add("| original | presets (plan's shrink) | HTTP server CPU per original | (i) separately | (ii) decoded once "
+            "| (i) ÷ (ii) | ≥ 1.3 | SSIM of (ii) against (i), per preset |")
+        add("|---|---|---|---|---|---|---|---|")
+        for row in results["decode_once"]:
+            e = row["estimate"]
+            presets = ", ".join(f"{p} ×{k}" for p, k in row["shrinks"].items())
+            if row["skipped"]:
+                presets += "; not rendered: " + ", ".join(f"{p} ({why})" for p, why in row["skipped"].items())
+            ssim = lambda e: ", ".join(f"{p} {v:.4f}" if v is not None else f"{p} (sizes differ)"
+                                       for p, v in e["ssim"].items())
+            add(f"| {row['image']} | {presets} | {row['http_cpu'] * 1e3:.0f} ms (burst {row['http_wall'] * 1e3:.0f} ms "
+                f"wall, peak {row['peak_mb']:.0f} MB) | {e['separately'] * 1e3:.0f} ms | {e['once'] * 1e3:.0f} ms "
+                f"(×{e['shared_shrink']}) | {e['ratio']:.2f} | {verdict(e['ratio'] >= 1.3)} | {ssim(e)} |")
+            if row.get("shrunk"):
+                e = row["shrunk"]
+                add(f"| {row['image']}, only the presets decoded below full size | "
+                    f"{', '.join(f'{p} ×{k}' for p, k in e['shrinks'].items())} | — | {e['separately'] * 1e3:.0f} ms | "
+                    f"{e['once'] * 1e3:.0f} ms (×{e['shared_shrink']}) | {e['ratio']:.2f} | {verdict(e['ratio'] >= 1.3)} "
+                    f"| {ssim(e)} |")
+        add("")
+        add("CPU per preset in the estimate, ms, (i) / (ii) (the shared decode is its own line in (ii)):")
+        add("")
+        for row in results["decode_once"]:
+            for label, estimate in (("", row["estimate"]), (", shrunk presets only", row.get("shrunk"))):
+                if not estimate:
+                    continue
+                e = estimate["per_preset"]
+                add(f"- {row['image']}{label}: shared decode (×{estimate['shared_shrink']}) "
+                    f"{e['once'].get('(decode)', 0) * 1e3:.0f}; " + ", ".join(
+                        f"{p} {e['separately'][p] * 1e3:.0f} / {e['once'][p] * 1e3:.0f}" for p in estimate["shrinks"]))
+        add("")
+        add("The avatar's `crop: {aspect: 1:1, gravity: attention}` looks for the subject on the image it is given, "
+            "so a larger decode can move the square: a low SSIM there is a different crop, not a worse one.")
+    webp = results.get("webp")
+    if webp:
+        add("")
+        add("## WebP settings at equal SSIM (measurement 13)")
+        add("")
+        add("What each server hands libwebp for a 400 px WebP q80 (read from libvips 8.14.1's "
+            "libvips/foreign/webpsave.c, Pillow 12.3's src/PIL/WebPImagePlugin.py and src/_webp.c, thumbor 7.8's "
+            "engines/pil.py):")
+        add("")
+        add("- Rendition → libvips `webpsave_buffer(Q=80, lossless=false, effort=4, smart_subsample=false, "
+            "strip=true)`; libvips then calls `WebPConfigPreset(WEBP_PRESET_DEFAULT, 80)` (its `preset` default), "
+            "sets `method = effort` = 4, `alpha_quality = alpha_q` = 100 (its default), `lossless` 0, "
+            "`use_sharp_yuv` only with smart_subsample; near_lossless off. The filter settings are the DEFAULT "
+            "preset's: sns_strength 50, filter_strength 60, filter_sharpness 0, filter_type 1 (strong), segments 4, "
+            "pass 1, autofilter 0, preprocessing 0. The RGB→YUV import is libwebp's plain one (use_argb only for "
+            "lossless, near_lossless or smart_subsample). Debian's libwebp 1.2.4.")
+        add("- thumbor → `image.save(buf, \"WEBP\", quality=80)` (no method given) → Pillow `_save`: method 4, "
+            "alpha_quality 100, lossless false, exact false → `WebPConfigInit` (libwebp's DEFAULT preset values at "
+            "quality 75, then quality set to 80: the same sns/filter/segments as above), `method` 4, via "
+            "`WebPEncode` on an ARGB picture (libwebp's plain ARGB→YUV, no sharp YUV). Pillow's bundled libwebp "
+            "1.6.0.")
+        add("- So both encode at quality 80, method 4, the DEFAULT preset's filtering and plain 4:2:0 "
+            "subsampling; what differs is the libwebp version (1.2.4 vs 1.6.0) and the pixels they are given "
+            "(each library's decode and resize).")
+        add("")
+        add(f"Measured on the 400 px thumb400 pixels of {', '.join(webp['images'])} (decode at the plan's shrink, "
+            f"lanczos3), SSIM against those pixels (the encoder's loss alone), mean over the images. Each setting "
+            f"is swept over q{webp['sweep']} (near_lossless: levels 0, 20, …, 100; its files are lossless); the quality shown is the lowest whose mean SSIM reaches Rendition's "
+            f"default at q80 ({webp['target']:.4f}); bytes at exactly that SSIM are interpolated between that quality "
+            f"and the one below. Encode CPU per image on one thread, {WEBP_CPU_ROUNDS} rounds × "
+            f"{WEBP_CPU_ITERATIONS}, ratio to the default at q80 in the same round.")
+        add("")
+        add("| encoder, setting | quality at equal SSIM | SSIM | mean bytes | bytes at exactly the target SSIM ÷ "
+            "default q80 | encode CPU per image | CPU ÷ default q80 |")
+        add("|---|---|---|---|---|---|---|")
+        for row in webp["rows"]:
+            label = f"{'libvips webpsave' if row['engine'] == 'vips' else 'Pillow'}: {row['setting']}"
+            if row["quality"] is None:
+                add(f"| {label} | none in q{webp['sweep']} | | | | | |")
+                continue
+            add(f"| {label} | {row['quality']} | {row['ssim']:.4f} | {row['bytes']:.0f} | "
+                f"{row['bytes_at_target'] / webp['default_bytes']:.3f} | {row['cpu'] * 1e3:.1f} ms | "
+                f"{row['cpu_ratio']:.2f} |")
+        add("")
+        add(f"alpha_q: {'the same bytes with alpha_q=50 as with 100 on every image (no alpha plane)' if webp['alpha_q_identical'] else 'changes the bytes on these images'}. "
+            "Nothing here changes Rendition's defaults.")
+    return lines
+
+
+def report(results, images, started, load_start, elapsed, extra=()):
     lines = []
     add = lines.append
     mode = "quick mode (BENCH_QUICK=1: short runs, few rounds)" if QUICK else "full run"
@@ -1334,6 +1885,7 @@ def report(results, images, started, load_start, elapsed):
             add(f"| {row['image']} | {row['label']} | {row['format']} | {row['size']} | {row['ssim']:.4f} | {cpu} |")
     if "formats" in results:
         lines.extend(format_report(results["formats"]))
+    lines.extend(issue17_report(results, images, extra))
     if "http" in results:
         add("")
         add("## HTTP details")
@@ -1373,7 +1925,7 @@ def main():
         if not shutil.which(tool):
             sys.exit(f"bench: {tool} is missing; run `make bench` (benchmarks/run.sh installs it)")
     # which binaries the chosen measurements run (run.sh builds just those)
-    needs = {"rendition": set(range(1, 11)) - {2, 6}, "bootstrap": {6}, "rendition-bench": {2, 8}}
+    needs = {"rendition": set(range(1, 14)) - {2, 6}, "bootstrap": {6}, "rendition-bench": {2, 8}}
     for binary, steps in needs.items():
         if (not ONLY or ONLY & steps) and not os.access(os.path.join(BIN, binary), os.X_OK):
             sys.exit(f"bench: {BIN}/{binary} is missing; run `make bench` (it builds the release binaries)")
@@ -1382,22 +1934,26 @@ def main():
     shutil.rmtree(os.path.join(WORK, "stores"), ignore_errors=True)
     shutil.rmtree(os.path.join(WORK, "nginx"), ignore_errors=True)
     images, batch_files = prepare_inputs()
+    extra = prepare_progressive(images)
+    originals = make_originals({**images, **extra})
+    images, extra = select_inputs(images), select_inputs(extra)
+    everything = {**images, **extra}
     pipelines = write_pipelines()
-    originals = make_originals(images)
     quality_dir = os.path.join(WORK, "quality")
     shutil.rmtree(quality_dir, ignore_errors=True)
     for folder in ("engine", "pyvips", "cli", "http"):
         os.makedirs(os.path.join(quality_dir, folder))
     out = os.path.join(quality_dir, "cli")
-    log(f"{'quick' if QUICK else 'full'} run; images: " + ", ".join(images))
+    log(f"{'quick' if QUICK else 'full'} run; images: " + ", ".join(images) + "; issue 17's inputs: "
+        + (", ".join(extra) or "none"))
 
     results = {"errors": {}}
     steps = [
         (1, "cli", lambda: step_cli(images, pipelines, out)),
-        (2, "inproc", lambda: step_inprocess(images, pipelines, quality_dir)),
+        (2, "inproc", lambda: step_inprocess(everything, pipelines, quality_dir)),
         (2, "presets", lambda: step_presets(images)),
         (2, "shrink", lambda: step_shrink(images, quality_dir)),
-        (3, "http", lambda: step_http(images, pipelines, originals, quality_dir)),
+        (3, "http", lambda: step_http(everything, pipelines, originals, quality_dir, set(extra))),
         (4, "hits", lambda: step_hits(pipelines, originals)),
         (5, "stress", lambda: step_stress(pipelines, originals)),
         (6, "cold", lambda: step_cold(pipelines, originals)),
@@ -1405,21 +1961,26 @@ def main():
         (8, "formats", lambda: step_formats(images)),
         (9, "avif_http", lambda: step_avif_http(pipelines, originals, quality_dir)),
         (10, "auto_http", lambda: step_auto_http(pipelines, originals, quality_dir)),
+        (11, "phases", lambda: step_phases(everything, pipelines)),
+        (12, "decode_once", lambda: step_decode_once(everything, originals)),
+        (13, "webp", lambda: step_webp(everything, pipelines)),
     ]
     for number, key, step in steps:
         if ONLY and number not in ONLY:
             continue
         try:
             results[key] = step()
+            if isinstance(results[key], dict) and results[key].get("error"):  # measured, but with a part missing
+                results["errors"][key] = results[key]["error"]
         except Exception as error:  # one failed measurement must not lose the others
             log(f"{key} failed: {error}")
             results["errors"][key] = str(error).strip().splitlines()[0][:300] if str(error).strip() else repr(error)
     try:
-        results["quality"] = step_quality(images, quality_dir)
+        results["quality"] = step_quality(everything, quality_dir)
     except Exception as error:
         results["errors"]["quality"] = str(error)[:300]
 
-    text = report(results, images, started, load_start, time.time() - started)
+    text = report(results, everything, started, load_start, time.time() - started, extra)
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
     with open(RESULTS, "w") as handle:
         handle.write(text)
