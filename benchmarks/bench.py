@@ -46,7 +46,6 @@ QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 WORK = os.path.abspath(os.environ.get("BENCH_WORK", os.path.join(HERE, ".work")))
 BIN = os.path.abspath(os.environ.get("BENCH_BIN", os.path.join(ROOT, ".build", "release")))
 FORMAT_STEPS = {8, 9, 10}
-ISSUE17_STEPS = {11, 12, 13}
 ONLY = set().union(*(FORMAT_STEPS if x.strip() == "formats" else {int(x)}
                      for x in os.environ.get("BENCH_ONLY", "").split(",") if x.strip()))
 INPUTS = {x.strip() for x in os.environ.get("BENCH_INPUTS", "").split(",") if x.strip()}
@@ -96,10 +95,11 @@ IMAGE_SOURCES = {
 }
 
 # Issue 17: a real camera photo with its EXIF (Make, Model, exposure), from Debian's mate-backgrounds (bookworm:
-# 1.26.0-1): a 5640x3172 crop of a Sony DSC-RX100M4 frame, saved by GIMP as a progressive 4:2:2 JPEG (libjpeg's default script: `jpegtran -progressive` of its baseline gives the same bytes), no ICC
-# profile. No Debian package found ships a 14 MP camera JPEG; this is the nearest (17.9 MP). gnome-backgrounds,
-# ukui-wallpapers and lomiri-wallpapers-20.04 have no camera EXIF; the other mate-backgrounds photos are at most
-# 2560x1920 (DiMAGE Z5, EOS 350D/400D).
+# 1.26.0-1): a 5640x3172 crop of a Sony DSC-RX100M4 frame, saved by GIMP as a progressive 4:2:2 JPEG (libjpeg's
+# default script: `jpegtran -progressive` of its baseline gives the same bytes), no ICC profile. No Debian package
+# found ships a 14 MP camera JPEG; this is the nearest (17.9 MP). gnome-backgrounds, ukui-wallpapers and
+# lomiri-wallpapers-20.04 have no camera EXIF; the other mate-backgrounds photos are at most 2560x1920 (DiMAGE Z5,
+# EOS 350D/400D).
 CAMERA_PACKAGE = "mate-backgrounds"
 CAMERA_SOURCE = "usr/share/backgrounds/mate/abstract/Elephants_5640x3172.jpg"
 CAMERA_NAME = "camera-5640x3172"
