@@ -48,12 +48,36 @@ enum Console {
 
 /// Reads a whole file as bytes.
 func readBytes(_ path: String) throws -> [UInt8] {
-    do {
-        // Copied through a raw buffer: `[UInt8](data)` walks the bytes one by one (3 ms per MB, `make bench`).
-        return try Data(contentsOf: URL(fileURLWithPath: path)).withUnsafeBytes { [UInt8]($0) }
-    } catch {
-        throw CLIError("\(path): cannot read: \(error.localizedDescription)")
+    // Read straight into the array: `Data(contentsOf:)` and the copy out of it cost 2.7 ms per MB of CPU,
+    // plain reads 1 (`rendition plan --input`'s read phase).
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    var status = stat()
+    guard descriptor >= 0, fstat(descriptor, &status) == 0 else {
+        let message = String(cString: strerror(errno))
+        if descriptor >= 0 { close(descriptor) }
+        throw CLIError("\(path): cannot read: \(message)")
     }
+    defer { close(descriptor) }
+    let size = Int(status.st_size)
+    var failure: Int32 = 0
+    let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+        count = 0
+        while count < size {
+            let result = read(descriptor, buffer.baseAddress! + count, size - count)
+            if result < 0 && errno == EINTR { continue }
+            if result <= 0 {
+                failure = result < 0 ? errno : 0
+                return
+            }
+            count += result
+        }
+    }
+    guard failure == 0, bytes.count == size else {
+        throw CLIError(
+            "\(path): cannot read: \(failure == 0 ? "the file changed while it was read" : String(cString: strerror(failure)))"
+        )
+    }
+    return bytes
 }
 
 /// Writes bytes atomically, creating parent folders.
