@@ -247,7 +247,7 @@ struct RenderJob {
         } catch {
             throw Self.translate(error, during: "opening the decoder")
         }
-        if clock != nil { loaded = try materialised(loaded, phase: "decode", input: decoded, shrink: shrink) }
+        if clock != nil { try materialise(&loaded, phase: "decode", input: decoded, shrink: shrink) }
         let loadScale = Double(loaded.width) / Double(max(1, info.width))
         let context = StageContext(deadline: deadline, input: info, resolutionScale: loadScale)
         let loadMilliseconds = (ContinuousClock.now - start).milliseconds
@@ -263,7 +263,7 @@ struct RenderJob {
             } catch {
                 throw diagnose(error, during: name, input: decoded, shrink: shrink)
             }
-            if clock != nil { image = try materialised(image, phase: name, input: decoded, shrink: shrink) }
+            if clock != nil { try materialise(&image, phase: name, input: decoded, shrink: shrink) }
             steps.append(
                 .init(
                     name: name, width: image.width, height: image.height,
@@ -274,8 +274,8 @@ struct RenderJob {
         let bytes: [UInt8]
         do {
             if clock != nil {
-                image = try materialised(
-                    try plan.output.prepare(image, context: context), phase: "colour", input: decoded, shrink: shrink)
+                image = try plan.output.prepare(image, context: context)
+                try materialise(&image, phase: "colour", input: decoded, shrink: shrink)
             }
             bytes = try plan.output.encode(image, context: context)
             clock?.lap("encode")
@@ -293,14 +293,13 @@ struct RenderJob {
             width: image.width, height: image.height, report: report)
     }
 
-    /// `image` computed into memory, and the CPU that took recorded as `phase` (profiled renders only).
-    func materialised(_ image: VipsImage, phase: String, input: VipsInput, shrink: Int) throws(RenditionError)
-        -> VipsImage
-    {
+    /// `image` replaced by its pixels computed into memory, and the CPU that took recorded as `phase`
+    /// (profiled renders only). The lap comes after the lazy image is released, so freeing the decoder's
+    /// buffers (a progressive JPEG's coefficients: tens of megabytes) counts as decoding.
+    func materialise(_ image: inout VipsImage, phase: String, input: VipsInput, shrink: Int) throws(RenditionError) {
         do {
-            let memory = try image.copiedToMemory()
+            image = try image.copiedToMemory()
             clock?.lap(phase)
-            return memory
         } catch {
             throw diagnose(error, during: phase, input: input, shrink: shrink)
         }

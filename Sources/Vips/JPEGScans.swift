@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+    internal import Glibc
+#elseif canImport(Musl)
+    internal import Musl
+#elseif canImport(Darwin)
+    internal import Darwin
+#endif
+
 /// Rewrites a progressive JPEG's scans so that a decode at 1/8 scale skips the AC data it never reads.
 ///
 /// At 1/8 scale libjpeg computes every block of a component it does not upsample in the DCT domain from the
@@ -299,20 +307,23 @@ public enum JPEGScans {
         /// Where the entropy-coded data starting at `start` ends: the first marker other than a stuffed
         /// zero; `nil` at the end of the bytes (truncated) or at a restart marker (none was declared).
         static func entropyEnd(_ bytes: [UInt8], from start: Int) -> Int? {
-            var index = start
-            while index + 1 < bytes.count {
-                if bytes[index] == 0xFF {
-                    let next = bytes[index + 1]
+            bytes.withUnsafeBufferPointer { buffer -> Int? in
+                guard let base = buffer.baseAddress else { return nil }
+                var index = start
+                // memchr finds the next 0xFF a vector at a time: entropy data is most of a file.
+                while index + 1 < buffer.count,
+                    let found = memchr(base + index, 0xFF, buffer.count - index - 1)
+                {
+                    index = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                    let next = buffer[index + 1]
                     if next == 0x00 {
                         index += 2
                         continue
                     }
-                    if (0xD0...0xD7).contains(next) { return nil }
-                    return index
+                    return (0xD0...0xD7).contains(next) ? nil : index
                 }
-                index += 1
+                return nil
             }
-            return nil
         }
     }
 }
