@@ -127,6 +127,24 @@ final class Workspace {
         #expect(
             output["width"] as? Int == 400 && output["height"] as? Int == 300 && output["decodedWidth"] as? Int == 375)
         #expect(try SniffResult(workspace.read("out/t.webp")) == .supported(.webp))
+        let phases = try #require(object["phases"] as? [[String: Any]])
+        // This photo is baseline: there is no scan rewrite phase.
+        #expect(
+            phases.compactMap { $0["name"] as? String } == [
+                "read", "header", "decode", "orient", "resize", "colour", "encode",
+            ])
+        #expect(phases.allSatisfy { ($0["cpuMilliseconds"] as? Double ?? -1) >= 0 })
+        #expect(text.stdout.contains("by phase, each computed into memory in turn"))
+    }
+
+    @Test func planShowsTheScanRewriteOfAProgressiveOriginal() throws {
+        let workspace = try Workspace()
+        try workspace.write(
+            "photo.jpg",
+            try ProgressiveJPEG.jpegtran(try Fixtures.photo(width: 3300, height: 2000).jpegData(quality: 85)))
+        let text = try CLI.run(["plan", "thumbnail", "--input", "photo.jpg"], in: workspace.url)
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("\n  scan rewrite "), "\(text.stdout)")
     }
 
     @Test func planReportsALimitThatWouldTrip() throws {
