@@ -30,6 +30,8 @@ import time
 
 import pyvips
 
+from vips_loop import watermarked
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -82,15 +84,7 @@ class Presets:
         return webp(fit(image, *scaled(self.size, width=32)).gaussblur(1.5), 40)
 
     def press(self, image):
-        image = fit(image, *scaled(self.size, width=1600))
-        mark = self.mark
-        mark_scale = min(0.2 * image.width / mark.width, image.width / mark.width, image.height / mark.height)
-        overlay = mark.premultiply().resize(mark_scale, kernel="lanczos3").unpremultiply().cast("uchar")
-        overlay = overlay.linear([1, 1, 1, 0.6], [0, 0, 0, 0], uchar=True)
-        x = image.width - overlay.width - min(16, (image.width - overlay.width) // 2)
-        y = image.height - overlay.height - min(16, (image.height - overlay.height) // 2)
-        image = image.composite2(overlay, "over", x=x, y=y, compositing_space="srgb")[0:3]
-        return jpeg_progressive(image, 82)
+        return jpeg_progressive(watermarked(fit(image, *scaled(self.size, width=1600)), self.mark), 82)
 
     def product(self, image):
         # trim decides the scale, so the plan decodes at x1 for this preset; the sizes are the decoded image's

@@ -32,14 +32,18 @@ def target(width, height):
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+def read_timed(path):
+    """The file's bytes, the phase times so far (its read), and the clock reading to time the next phase from."""
+    t = time.process_time()
+    with open(path, "rb") as handle:
+        data = handle.read()
+    return {"read": time.process_time() - t}, data, time.process_time()
+
+
 def vips_once(path, shrink, size):
     import pyvips
     clock = time.process_time
-    times = {}
-    t = clock()
-    with open(path, "rb") as handle:
-        data = handle.read()
-    times["read"], t = clock() - t, clock()
+    times, data, t = read_timed(path)
     image = pyvips.Image.jpegload_buffer(data, shrink=shrink, access="sequential")
     times["header"], t = clock() - t, clock()
     image = image.copy_memory()
@@ -63,11 +67,7 @@ def vips_once(path, shrink, size):
 def pillow_once(path, shrink, size):
     from PIL import Image
     clock = time.process_time
-    times = {}
-    t = clock()
-    with open(path, "rb") as handle:
-        data = handle.read()
-    times["read"], t = clock() - t, clock()
+    times, data, t = read_timed(path)
     image = Image.open(io.BytesIO(data))
     width, height = image.size
     times["header"], t = clock() - t, clock()

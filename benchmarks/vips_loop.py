@@ -65,16 +65,20 @@ def product(data, shrink):
     return image.webpsave_buffer(Q=82, strip=True)
 
 
-def press(data, shrink, mark):
-    image = pyvips.Image.jpegload_buffer(data, shrink=shrink, access="sequential").autorot()
-    scale = min(1600 / image.width, 1.0)
-    image = image.resize(scale, kernel="lanczos3")
+def watermarked(image, mark):
+    """`press`'s watermark: `mark` at a fifth of the width, 60% opaque, 16 px from the bottom-right corner."""
     mark_scale = min(0.2 * image.width / mark.width, image.width / mark.width, image.height / mark.height)
     overlay = mark.premultiply().resize(mark_scale, kernel="lanczos3").unpremultiply().cast("uchar")
     overlay = overlay.linear([1, 1, 1, 0.6], [0, 0, 0, 0], uchar=True)
     x = image.width - overlay.width - min(16, (image.width - overlay.width) // 2)
     y = image.height - overlay.height - min(16, (image.height - overlay.height) // 2)
-    image = image.composite2(overlay, "over", x=x, y=y, compositing_space="srgb")[0:3]
+    return image.composite2(overlay, "over", x=x, y=y, compositing_space="srgb")[0:3]
+
+
+def press(data, shrink, mark):
+    image = pyvips.Image.jpegload_buffer(data, shrink=shrink, access="sequential").autorot()
+    scale = min(1600 / image.width, 1.0)
+    image = watermarked(image.resize(scale, kernel="lanczos3"), mark)
     return image.jpegsave_buffer(Q=82, interlace=True, strip=True, optimize_coding=True)
 
 

@@ -1,9 +1,5 @@
 #if canImport(Glibc)
     internal import Glibc
-#elseif canImport(Musl)
-    internal import Musl
-#elseif canImport(Darwin)
-    internal import Darwin
 #endif
 
 /// Rewrites a progressive JPEG's scans so that a decode at 1/8 scale skips the AC data it never reads.
