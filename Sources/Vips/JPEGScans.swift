@@ -231,7 +231,9 @@ public enum JPEGScans {
                     offset = end
                 }
             }
-            guard let frame, !scans.isEmpty else { return nil }
+            // A file that leaves any coefficient unrefined makes libjpeg smooth blocks from the coefficients
+            // it has, which emptied scans would change: only complete progressions are rewritten.
+            guard let frame, !scans.isEmpty, known.allSatisfy({ $0.allSatisfy { $0 == 0 } }) else { return nil }
             self.frame = frame
             self.scans = scans
         }

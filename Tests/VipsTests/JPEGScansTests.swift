@@ -115,6 +115,17 @@ import Testing
         #expect(JPEGScans.skippingUnreadACScans(in: hostile, chromaDensity: 1) == nil)
     }
 
+    /// A progression that stops before every coefficient is refined (its last scan gone, EOI kept) is valid,
+    /// and libjpeg turns block smoothing on for it, which reads the coefficients it has: such a file is left
+    /// whole rather than relying on smoothing never reaching a 1/8 decode's pixels.
+    @Test func leavesAnIncompleteProgressionWhole() throws {
+        let progressive = try ProgressiveJPEG.jpegtran(try Self.baseline("4:2:0"))
+        let lastScan = try #require(ProgressiveJPEG.markers(progressive).last { $0.marker == 0xDA }).offset
+        let incomplete = Array(progressive[..<lastScan]) + [0xFF, 0xD9]
+        #expect(JPEGScans.skippingUnreadACScans(in: incomplete) == nil)
+        #expect(JPEGScans.skippingUnreadACScans(in: progressive) != nil)
+    }
+
     /// A frame whose size claims the most blocks a JPEG can: the rewrite covers them in bounded work, and
     /// the decode refuses the file as it refuses the whole one.
     @Test func largestFrameStaysBounded() throws {
