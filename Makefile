@@ -16,6 +16,8 @@ SWIFT_BUILD_FLAGS ?=
 # an import builds or not depending on which other target SwiftPM happened to build first.
 export SWIFT_IMPORT_CHECK := --explicit-target-dependency-import-check error
 RENDITION := .build/debug/rendition
+# What `make test` runs and users deploy: the optimized build.
+RELEASE_RENDITION := .build/release/rendition
 
 .PHONY: setup test-setup apt build run demo preview test lambda lambda-test fuzz soak bench schema format clean
 
@@ -59,15 +61,17 @@ preview: build
 	$(RENDITION) sample out/originals/sample.jpg
 	$(RENDITION) preview --originals out/originals --out report
 
-## test: set up, lint the deploy template, build the Lambda package, build, run every test (moto S3, nginx end to
-## end and the unpacked Lambda zip against a Runtime API peer included; the tests start and stop those servers
-## themselves), then validate the shipped presets.
+## test: set up, lint the deploy template, build the Lambda package, build everything optimized as it ships (every
+## target, the tests and the fuzz targets too), run every test on that build (moto S3, nginx end to end and the
+## unpacked Lambda zip against a Runtime API peer included; the tests start and stop those servers themselves), then
+## validate the shipped presets with the release binary.
 test: test-setup
 	cfn-lint deploy/template.yaml
 	@$(MAKE) --no-print-directory lambda
-	swift build --build-tests $(SWIFT_IMPORT_CHECK) $(SWIFT_BUILD_FLAGS)
-	swift test --skip-build $(SWIFT_BUILD_FLAGS)
-	$(RENDITION) validate pipelines
+	swift build -c release --build-tests $(SWIFT_IMPORT_CHECK) $(SWIFT_BUILD_FLAGS)
+	swift build -c release $(SWIFT_IMPORT_CHECK) $(SWIFT_BUILD_FLAGS)
+	swift test -c release --skip-build $(SWIFT_BUILD_FLAGS)
+	$(RELEASE_RENDITION) validate pipelines
 
 ## lambda: the function artifact for Lambda (provided.al2023): a release bootstrap, its libraries, pipelines/.
 lambda: setup
@@ -77,8 +81,8 @@ lambda: setup
 
 ## lambda-test: build the package, then unpack it and run it against the Runtime API peer (also part of `make test`).
 lambda-test: lambda test-setup
-	swift build --build-tests $(SWIFT_IMPORT_CHECK) $(SWIFT_BUILD_FLAGS)
-	swift test --skip-build --filter PackageTests $(SWIFT_BUILD_FLAGS)
+	swift build -c release --build-tests $(SWIFT_IMPORT_CHECK) $(SWIFT_BUILD_FLAGS)
+	swift test -c release --skip-build --filter PackageTests $(SWIFT_BUILD_FLAGS)
 
 ## fuzz: build the libFuzzer targets (pipeline files, request paths, progressive JPEG scans) with coverage and AddressSanitizer, run each
 ## for FUZZ_SECONDS (default 300), print executions and coverage. Crashes land in Fuzz/findings/.

@@ -1,6 +1,5 @@
 import FuzzDriver
-
-@testable import Vips
+import Vips
 
 /// libFuzzer target: arbitrary bytes through the progressive JPEG scan rewriter, with and without chroma.
 /// It must never trap, and whatever it returns must be a file it parses again with the same frame and scans,

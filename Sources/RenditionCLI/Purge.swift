@@ -126,10 +126,14 @@ struct Purge: AsyncParsableCommand {
                 Console.error("invalidation failed: \(invalidationError.code.rawValue): \(invalidationError.message)")
             }
             let (count, presets) = (report.purged.count, report.presets.count)
-            print(
-                "\(dryRun ? "would purge" : "purged") \(grouped(count)) rendition\(count == 1 ? "" : "s") of \(presets) preset\(presets == 1 ? "" : "s"), \(formatBytes(report.bytes))"
-                    + (dryRun ? "; nothing was deleted (dry run)" : "")
-                    + (report.succeeded ? "" : "; \(grouped(report.failures.count)) failed"))
+            if count == 0 && report.succeeded {
+                print("nothing to purge: no rendition matched, nothing was deleted")
+            } else {
+                print(
+                    "\(dryRun ? "would purge" : "purged") \(grouped(count)) rendition\(count == 1 ? "" : "s") of \(presets) preset\(presets == 1 ? "" : "s"), \(formatBytes(report.bytes))"
+                        + (dryRun ? "; nothing was deleted (dry run)" : "")
+                        + (report.succeeded ? "" : "; \(grouped(report.failures.count)) failed"))
+            }
         }
         if !report.succeeded || invalidationError != nil { throw ExitCode(1) }
     }

@@ -173,9 +173,15 @@ public struct Purger: Sendable {
                 let index = next
                 next += 1
                 group.addTask {
-                    do throws(StorageError) { return (index, .success(try await examine(keys[index]))) } catch {
-                        return (index, .failure(error))
+                    // Await into a local, then build the tuple: Swift 6.3.1 with -O drops what a child task
+                    // stores into its result before a throwing `await` inside `do` when `catch` stores it too,
+                    // so `do { return (index, try await …) } catch { return (index, …) }` returned garbage for
+                    // `index` (ReleaseCodegenTests keeps the reduced case).
+                    let result: Result<PurgeItem?, StorageError>
+                    do throws(StorageError) { result = .success(try await examine(keys[index])) } catch {
+                        result = .failure(error)
                     }
+                    return (index, result)
                 }
             }
             while next < min(concurrency, keys.count) { add() }

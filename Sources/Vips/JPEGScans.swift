@@ -65,7 +65,7 @@ public enum JPEGScans {
 
     /// A DHT segment defining AC table `id` with the fifteen end-of-band-run symbols EOB0…EOB14, each a
     /// 4-bit code: EOBn is code n.
-    static func emptyRunTable(id: Int) -> [UInt8] {
+    package static func emptyRunTable(id: Int) -> [UInt8] {
         var counts = [UInt8](repeating: 0, count: 16)
         counts[3] = 15
         let symbols = (0..<15).map { UInt8($0 << 4) }
@@ -74,7 +74,7 @@ public enum JPEGScans {
     }
 
     /// Entropy-coded data of end-of-band runs covering `blocks` blocks, byte-stuffed and padded with ones.
-    static func emptyBand(blocks: Int) -> [UInt8] {
+    package static func emptyBand(blocks: Int) -> [UInt8] {
         var writer = BitWriter()
         var remaining = blocks
         while remaining > 0 {
@@ -119,21 +119,21 @@ public enum JPEGScans {
     // MARK: Parsing
 
     /// The frame header of a progressive, Huffman-coded, 8-bit JPEG.
-    struct Frame {
-        struct Component {
-            let id: UInt8
+    package struct Frame {
+        package struct Component {
+            package let id: UInt8
             let horizontal: Int
             let vertical: Int
         }
 
         let width: Int
         let height: Int
-        let components: [Component]
+        package let components: [Component]
         var maxHorizontal: Int { components.map(\.horizontal).max() ?? 1 }
         var maxVertical: Int { components.map(\.vertical).max() ?? 1 }
 
         /// Blocks a non-interleaved scan of `component` codes: its own size in blocks, not padded to MCUs.
-        func blockCount(of component: Component) -> Int {
+        package func blockCount(of component: Component) -> Int {
             let columns = (width * component.horizontal + maxHorizontal * 8 - 1) / (maxHorizontal * 8)
             let rows = (height * component.vertical + maxVertical * 8 - 1) / (maxVertical * 8)
             return columns * rows
@@ -152,20 +152,20 @@ public enum JPEGScans {
         }
     }
 
-    struct Scan {
+    package struct Scan {
         /// The SOS segment, marker included.
         let header: Range<Int>
         /// The entropy-coded data after it, up to the next marker.
-        let data: Range<Int>
+        package let data: Range<Int>
         /// Frame indices of the scan's components.
-        let components: [Int]
+        package let components: [Int]
         let acTables: [Int]
-        let spectralStart: Int
-        let spectralEnd: Int
-        let high: Int
-        let low: Int
+        package let spectralStart: Int
+        package let spectralEnd: Int
+        package let high: Int
+        package let low: Int
 
-        var isAC: Bool { spectralStart > 0 }
+        package var isAC: Bool { spectralStart > 0 }
 
         /// The SOS segment with every component's AC table set to `acTable`.
         func headerBytes(_ bytes: [UInt8], acTable: Int) -> [UInt8] {
@@ -180,11 +180,11 @@ public enum JPEGScans {
 
     /// A progressive JPEG's frame and scans, after checks that leave every file libjpeg might treat
     /// differently from a clean one (or refuse) to libjpeg itself.
-    struct File {
-        var frame: Frame
-        var scans: [Scan]
+    package struct File {
+        package var frame: Frame
+        package var scans: [Scan]
 
-        init?(parsing bytes: [UInt8]) {
+        package init?(parsing bytes: [UInt8]) {
             guard bytes.count >= 4, bytes[0] == 0xFF, bytes[1] == 0xD8 else { return nil }
             var frame: Frame?
             var scans: [Scan] = []

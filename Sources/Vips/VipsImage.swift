@@ -28,7 +28,7 @@ public final class VipsInput {
 /// Arrays whose storage libvips blobs read in place, kept alive (counted, by storage address: the same
 /// array may back several inputs at once) until libvips releases each blob. A native array's storage
 /// does not move while a reference to it is held and nothing writes to it; writers get their own copy.
-enum BorrowedBytes {
+package enum BorrowedBytes {
     private static let owners = Mutex<[UInt: (bytes: [UInt8], blobs: Int)]>([:])
 
     static func blob(over bytes: [UInt8]) -> UnsafeMutablePointer<VipsBlob> {
@@ -42,7 +42,7 @@ enum BorrowedBytes {
     }
 
     /// Whether libvips still reads `bytes` in place (for tests).
-    static func holds(_ bytes: [UInt8]) -> Bool {
+    package static func holds(_ bytes: [UInt8]) -> Bool {
         guard let base = bytes.withUnsafeBytes({ $0.baseAddress }) else { return false }
         return owners.withLock { $0[UInt(bitPattern: base)] != nil }
     }

@@ -62,7 +62,7 @@ public enum VipsRuntime {
 
     /// The width and height of every live libvips image in the process (for leak tests): libvips lists
     /// its live objects with `vips_object_map`.
-    static func liveImageSizes() -> [(width: Int, height: Int)] {
+    package static func liveImageSizes() -> [(width: Int, height: Int)] {
         var sizes: [(width: Int, height: Int)] = []
         withUnsafeMutablePointer(to: &sizes) { context in
             _ = vips_object_map(

@@ -263,6 +263,66 @@ func json(_ bytes: [UInt8]) throws -> [String: Any] {
         }
     }
 
+    /// Twenty originals with seven renditions each (three presets, `card` in five forms): each original's
+    /// `ObjectRemoved` event purges exactly its seven, reports exactly those, and leaves every other one (issue 26:
+    /// the optimized purge dropped some of an original's renditions, or trapped the invocation).
+    @Test func s3EventPurgesAreExactForEveryOriginal() async throws {
+        let root = try TaskRoot()
+        let originals = try Moto.makeBucket(.originals)
+        let renditions = try Moto.makeBucket()
+        let segments = ["thumbnail", "avatar", "card@avif", "card@webp", "card@jpeg", "card@200w@webp", "card@2x@avif"]
+        let keys = (0..<20).map { "users/\($0)/me.jpg" }
+        _ = try Moto.boto3(
+            """
+            for n in range(20):
+                for segment in \(segments):
+                    s3.put_object(Bucket="\(renditions)", Key=f"{segment}/users/{n}/me.jpg", Body=b"x")
+                s3.put_object(Bucket="\(renditions)", Key=f"thumbnail/users/{n}/me.jpg.bak", Body=b"x")
+            """)
+        @Sendable func remaining() throws -> Set<String> {
+            let listed = try Moto.boto3(
+                """
+                keys = []
+                for page in s3.get_paginator("list_objects_v2").paginate(Bucket="\(renditions)"):
+                    keys += [o["Key"] for o in page.get("Contents", [])]
+                print(json.dumps(keys))
+                """)
+            return Set(try #require(try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [String]))
+        }
+        let environment = [
+            "RENDITION_SOURCE_TYPE": "s3", "RENDITION_SOURCE_BUCKET": originals,
+            "RENDITION_SOURCE_ENDPOINT": try Moto.endpoint, "RENDITION_SOURCE_ADDRESSING": "path",
+            "RENDITION_RENDITIONS_TYPE": "s3", "RENDITION_RENDITIONS_BUCKET": renditions,
+            "RENDITION_RENDITIONS_ENDPOINT": try Moto.endpoint, "RENDITION_RENDITIONS_ADDRESSING": "path",
+        ].merging(try Moto.functionEnvironment) { a, _ in a }
+        let peer = RuntimePeer()
+        let app = Application(router: peer.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let (process, _) = try startBootstrap(port: client.port!, root: root, extra: environment)
+            defer {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+            defer { Task { await peer.close() } }
+            var left = try remaining()
+            #expect(left.count == 20 * 8)
+            for key in keys {
+                let result = await peer.result(
+                    await peer.invoke(Self.s3Event("ObjectRemoved:Delete", bucket: originals, key: key)))
+                guard case .response(let body) = result else {
+                    Issue.record("\(key): expected a response, got \(result)"); return
+                }
+                let expected = segments.map { "\($0)/\(key)" }
+                #expect(
+                    (try json(body)["purged"] as? [String])?.sorted() == expected.map { "/\($0)" }.sorted(), "\(key)")
+                left.subtract(expected)
+                #expect(try remaining() == left, "\(key)")
+            }
+            #expect(left == Set(keys.map { "thumbnail/\($0).bak" }))
+            #expect(process.isRunning)
+        }
+    }
+
     @Test func s3EventKeysAreDecodedExactly() throws {
         #expect(S3Event.decodeKey("users/42/me+and+you.jpg") == "users/42/me and you.jpg")
         #expect(S3Event.decodeKey("a%2Bb+c%25.jpg") == "a+b c%.jpg", "a literal + arrives as %2B")

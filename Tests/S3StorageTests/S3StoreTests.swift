@@ -143,6 +143,31 @@ func withStore<T>(
         }
     }
 
+    /// A key purge lists the rendition store's folders a page at a time: pages of one folder, ending inside a
+    /// preset's form folders (`card@…`, then `cards/`), give every folder once, in order, under a prefix too.
+    @Test func foldersOnePageAtATime() async throws {
+        try await withStore(prefix: "renditions") { store, _ in
+            let folders = ["avatar/", "card@200w@webp/", "card@2x@avif/", "card@avif/", "cards/", "thumbnail/"]
+            for folder in folders {
+                for key in ["users/7/me.jpg", "users/8/me.jpg"] {
+                    try await store.put(try ObjectKey(folder + key), [1], options: PutOptions(contentType: "x/y"))
+                }
+            }
+            for limit in [1, 2, 4] {
+                var seen: [String] = []
+                var continuation: String?
+                repeat {
+                    let page = try await store.listPage(
+                        prefix: "", delimiter: "/", continuation: continuation, limit: limit)
+                    #expect(page.folders.count <= limit && page.objects.isEmpty)
+                    seen += page.folders
+                    continuation = page.continuation
+                } while continuation != nil
+                #expect(seen == folders, "pages of \(limit)")
+            }
+        }
+    }
+
     /// A failed `DeleteObjects` is retried; one that keeps failing reports every key of its batch, and
     /// nothing is claimed deleted.
     @Test func deletesAreRetriedThenReported() async throws {

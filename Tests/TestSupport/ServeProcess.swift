@@ -1,11 +1,14 @@
 public import Foundation
 
-/// A binary the build made (`rendition`, `bootstrap`): beside the running test bundle, else in `.build/debug`.
+/// A binary the build made (`rendition`, `bootstrap`), beside the running test bundle: the same configuration
+/// as the tests (`make test` builds both optimized), never a binary another configuration left behind.
 public func builtBinary(_ name: String) -> URL {
     let sibling = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
         name)
-    if FileManager.default.isExecutableFile(atPath: sibling.path) { return sibling }
-    return Repository.root().appendingPathComponent(".build/debug/\(name)")
+    precondition(
+        FileManager.default.isExecutableFile(atPath: sibling.path),
+        "\(sibling.path) is missing: build the products with the tests (swift build -c release --build-tests)")
+    return sibling
 }
 
 /// `rendition serve` as a child process on a free port, started in a folder and ready once `/healthz`

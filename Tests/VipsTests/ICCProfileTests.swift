@@ -1,6 +1,5 @@
 import Testing
-
-@testable import Vips
+import Vips
 
 #if canImport(Glibc)
     import Glibc

@@ -1,7 +1,6 @@
 import TestSupport
 import Testing
-
-@testable import Vips
+import Vips
 
 /// The scan rewriter must change libjpeg's work, never its pixels, and leave anything it does not fully
 /// understand to libjpeg as it is.

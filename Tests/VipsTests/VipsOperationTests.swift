@@ -1,6 +1,5 @@
 import Testing
-
-@testable import Vips
+import Vips
 
 @Suite struct VipsOperationTests {
     init() throws { try VipsRuntime.start() }

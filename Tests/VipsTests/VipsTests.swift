@@ -1,7 +1,6 @@
 import TestSupport
 import Testing
-
-@testable import Vips
+import Vips
 
 #if canImport(Glibc)
     import Glibc
