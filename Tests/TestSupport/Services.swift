@@ -1,4 +1,5 @@
 public import Foundation
+import Synchronization
 
 /// A helper process started by a test (moto's S3 server, a fault proxy) and killed when the test process
 /// ends or the value goes away.
@@ -38,21 +39,18 @@ public final class HelperProcess: @unchecked Sendable {
 
     deinit { stop() }
 
-    nonisolated(unsafe) private static var pids: [Int32] = []
-    private static let lock = NSLock()
+    private static let pids = Mutex<[Int32]>([])
     private static let installed: Void = {
         atexit {
-            HelperProcess.lock.lock()
-            for pid in HelperProcess.pids { kill(pid, SIGKILL) }
-            HelperProcess.lock.unlock()
+            HelperProcess.pids.withLock { pids in
+                for pid in pids { kill(pid, SIGKILL) }
+            }
         }
     }()
 
     static func register(_ pid: Int32) {
         _ = installed
-        lock.lock()
-        pids.append(pid)
-        lock.unlock()
+        pids.withLock { $0.append(pid) }
     }
 }
 
@@ -147,19 +145,22 @@ public enum Moto {
         return try run(["python3", "-c", program])
     }
 
-    /// Runs `arguments` and returns standard output; throws with standard error when it fails.
+    /// Runs `arguments` and returns standard output; throws with standard error when it fails. Standard error
+    /// goes to a file, not a second pipe: a child that fills one pipe while the other is read would wait forever.
     static func run(_ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
         let out = Pipe()
-        let err = Pipe()
+        let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("moto-\(UUID().uuidString).err")
+        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errorFile) }
         process.standardOutput = out
-        process.standardError = err
+        process.standardError = try FileHandle(forWritingTo: errorFile)
         try process.run()
         let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        let errors = (try? String(contentsOf: errorFile, encoding: .utf8)) ?? ""
         guard process.terminationStatus == 0 else { throw FixtureError("\(arguments[1]) failed: \(errors)") }
         return output
     }
