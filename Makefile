@@ -1,4 +1,4 @@
-# Rendition: the two commands a newcomer needs are `make run` and `make test` (see README.md).
+# Rendition: the two commands a newcomer needs are `make run` and `make test` (see README.md; the rest is in docs/).
 SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 
@@ -108,14 +108,16 @@ soak: setup
 	python3 benchmarks/soak.py --binary "$$(swift build -c release --show-bin-path)/rendition" \
 		--duration $(SOAK_SECONDS) --concurrency $(SOAK_CONCURRENCY)
 ## bench: Rendition side by side with vipsthumbnail, pyvips, thumbor and nginx, interleaved, as medians and
-## ratios (README, "Performance"): installs the peers, builds in release, downloads its inputs, writes
+## ratios (docs/performance.md): installs the peers, builds in release, downloads its inputs, writes
 ## benchmarks/results/latest.md. Up to 30 minutes; BENCH_QUICK=1 for a few-minute run. Not part of `make test`.
 bench: setup
 	benchmarks/run.sh
 
-## schema: regenerate pipelines/rendition.schema.json from the stage list.
+## schema: regenerate pipelines/rendition.schema.json and the README's stage table from the stage list.
 schema: build
 	$(RENDITION) schema -o pipelines/rendition.schema.json
+	TABLE="$$($(RENDITION) stages --markdown)" awk '/<!-- stages:end -->/ { skip = 0 } !skip { print } \
+		/<!-- stages:begin -->/ { print ENVIRON["TABLE"]; skip = 1 }' README.md > README.md.new && mv README.md.new README.md
 
 ## format: apply swift format to every source file.
 format:

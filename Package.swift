@@ -39,7 +39,7 @@ let package = Package(
         .executable(name: "bootstrap", targets: ["RenditionBootstrap"]),
         .library(name: "RenditionCore", targets: ["RenditionCore"]),
         .library(name: "RenditionCatalog", targets: ["RenditionCatalog"]),
-        // `make bench` only: Rendition's engine in a loop on one thread (README, "Performance").
+        // `make bench` only: Rendition's engine in a loop on one thread (docs/performance.md).
         .executable(name: "rendition-bench", targets: ["RenditionBench"]),
     ],
     dependencies: [

@@ -454,7 +454,7 @@ THUMBOR_AUTO = dict(THUMBOR_AVIF, AUTO_AVIF=True, AVIF_QUALITY=AVIF_DEFAULT_QUAL
 
 
 def thumbor_group(originals, settings=None, name="thumbor"):
-    """CORES single-process thumbors behind nginx least_conn (see /work/shared/benchmarking.md and the README);
+    """CORES single-process thumbors behind nginx least_conn (see /work/shared/benchmarking.md and docs/performance.md);
     `settings` adds configuration lines (THUMBOR_AVIF, THUMBOR_AUTO)."""
     conf = os.path.join(WORK, f"{name}.conf")
     extra = "".join(f"{key} = {value!r}\n" for key, value in (settings or {}).items())

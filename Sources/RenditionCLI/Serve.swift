@@ -13,7 +13,7 @@ struct Serve: AsyncParsableCommand {
         abstract: "Serve renditions over HTTP: origin and render routes over folder stores.",
         discussion: """
             With no flags: originals from data/originals, renditions to data/renditions, presets from pipelines/, \
-            on 127.0.0.1:8080. Settings come from rendition.yaml and RENDITION_* variables (see the README); flags win.
+            on 127.0.0.1:8080. Settings come from rendition.yaml and RENDITION_* variables (see docs/configuration.md); flags win.
             """
     )
 

@@ -5,7 +5,14 @@ import RenditionCore
 struct Stages: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the stages, their options, types and defaults.")
 
+    @Flag(help: "Print the stage table of the README instead: one row per stage, its options and their defaults.")
+    var markdown = false
+
     func run() {
+        if markdown {
+            print(Self.markdownTable())
+            return
+        }
         for stage in Catalog.registry.stages {
             print("\(stage.name) — \(stage.summary)")
             if stage.options.isEmpty { print("    (no options)") }
@@ -18,6 +25,25 @@ struct Stages: ParsableCommand {
             }
             print()
         }
+    }
+
+    /// A Markdown table of every stage: its summary and its options, each with its default or `required`.
+    static func markdownTable() -> String {
+        func cell(_ text: String) -> String { text.replacingOccurrences(of: "|", with: "\\|") }
+        let rows = Catalog.registry.stages.map { stage in
+            let options = stage.options.map { option in
+                var text = "`\(option.name)`"
+                if option.required {
+                    text += " (required)"
+                } else if let value = option.defaultValue {
+                    text += " (\(value))"
+                }
+                return cell(text)
+            }
+            return
+                "| `\(stage.name)` | \(cell(stage.summary)) | \(options.isEmpty ? "—" : options.joined(separator: ", ")) |"
+        }
+        return (["| stage | what it does | options (default) |", "|---|---|---|"] + rows).joined(separator: "\n")
     }
 }
 

@@ -52,11 +52,12 @@ struct Curl {
     }
 }
 
-/// The README's nginx lines for format negotiation: the `map` (http level) and the directives for the
-/// location that proxies to Rendition, so the test runs exactly what the README shows.
-enum ReadmeNginx {
+/// The nginx lines for format negotiation in `docs/responsive.md`: the `map` (http level) and the directives for
+/// the location that proxies to Rendition, so the test runs exactly what the documentation shows.
+enum DocumentedNginx {
     static let lines: [String] = {
-        let readme = try! String(contentsOf: Repository.root().appendingPathComponent("README.md"), encoding: .utf8)
+        let readme = try! String(
+            contentsOf: Repository.root().appendingPathComponent("docs/responsive.md"), encoding: .utf8)
         let start = readme.range(of: "```nginx\n")!.upperBound
         let block = readme[start..<readme.range(of: "\n```", range: start..<readme.endIndex)!.lowerBound]
         return block.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") }
@@ -74,7 +75,7 @@ enum ReadmeNginx {
     }
 }
 
-/// `rendition serve` and nginx in front of it, as a CDN configured the naive way plus the README's format
+/// `rendition serve` and nginx in front of it, as a CDN configured the naive way plus the documented format
 /// negotiation lines.
 final class Stack {
     let workspace: Workspace
@@ -107,7 +108,7 @@ final class Stack {
                 uwsgi_temp_path \(prefix.path)/uwsgi;
                 scgi_temp_path \(prefix.path)/scgi;
                 proxy_cache_path \(prefix.path)/cache levels=1:2 keys_zone=renditions:10m max_size=1g inactive=60m use_temp_path=off;
-                \(ReadmeNginx.http)
+                \(DocumentedNginx.http)
                 server {
                     listen 127.0.0.1:\(cdnPort);
                     location / {
@@ -117,7 +118,7 @@ final class Stack {
                         # (Cache-Control: no-store on redirects and errors) keep loops out of the cache.
                         proxy_cache_valid any 10m;
                         add_header X-Cache-Status $upstream_cache_status always;
-                        \(ReadmeNginx.location)
+                        \(DocumentedNginx.location)
                     }
                 }
             }
