@@ -114,8 +114,8 @@ import Testing
             """)
         try Self.renderAll(in: workspace, environment: stores.environment)
         try Self.checkContract(in: workspace, environment: stores.environment) {
-            Set(try stores.keys(stores.renditions))
+            Set(try Moto.keys(stores.renditions))
         }
-        #expect(try stores.keys(stores.originals) == Self.originals.sorted(), "no original touched")
+        #expect(try Moto.keys(stores.originals) == Self.originals.sorted(), "no original touched")
     }
 }

@@ -11,13 +11,8 @@ struct S3Stores {
     init(renditionsEndpoint: String? = nil) throws {
         originals = try Moto.makeBucket(.originals)
         renditions = try Moto.makeBucket()
-        environment = [
-            "RENDITION_SOURCE_TYPE": "s3", "RENDITION_SOURCE_BUCKET": originals,
-            "RENDITION_SOURCE_ENDPOINT": try Moto.endpoint, "RENDITION_SOURCE_ADDRESSING": "path",
-            "RENDITION_RENDITIONS_TYPE": "s3", "RENDITION_RENDITIONS_BUCKET": renditions,
-            "RENDITION_RENDITIONS_ENDPOINT": try renditionsEndpoint ?? Moto.endpoint,
-            "RENDITION_RENDITIONS_ADDRESSING": "path",
-        ].merging(try Moto.functionEnvironment) { a, _ in a }
+        environment = try Moto.serviceEnvironment(
+            originals: originals, renditions: renditions, renditionsEndpoint: renditionsEndpoint)
     }
 
     /// Puts `keys` into `bucket` (as the admin user, 8 at a time) with a one-byte body.
@@ -39,18 +34,6 @@ struct S3Stores {
             with concurrent.futures.ThreadPoolExecutor(8) as pool:
                 list(pool.map(put, \(list)))
             """)
-    }
-
-    /// Every key in `bucket`, sorted.
-    func keys(_ bucket: String) throws -> [String] {
-        let listed = try Moto.boto3(
-            """
-            keys = []
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket="\(bucket)"):
-                keys += [o["Key"] for o in page.get("Contents", [])]
-            print(json.dumps(sorted(keys)))
-            """)
-        return try #require(try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [String])
     }
 }
 
@@ -82,8 +65,8 @@ func motoInvalidationPaths() throws -> [[String]] {
         let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         #expect(report["renditions"] as? Int == 10_000 && report["examined"] as? Int == 10_000)
         #expect(report["presets"] as? [String] == ["avatar", "thumbnail"] && report["bytes"] as? Int == 10_000)
-        #expect(try stores.keys(stores.renditions).isEmpty)
-        #expect(try stores.keys(stores.originals) == ["users/0/me.jpg"], "an original is never deleted")
+        #expect(try Moto.keys(stores.renditions).isEmpty)
+        #expect(try Moto.keys(stores.originals) == ["users/0/me.jpg"], "an original is never deleted")
     }
 
     @Test func byKeyInvalidatesThePathsInCloudFront() throws {
@@ -119,10 +102,10 @@ func motoInvalidationPaths() throws -> [[String]] {
         #expect(run.stdout.contains("sent to \(distribution) for 3 paths"))
         #expect(try motoInvalidationPaths().dropFirst(before).map { $0.sorted() } == [paths])
         #expect(
-            try stores.keys(stores.renditions) == [
+            try Moto.keys(stores.renditions) == [
                 "thumbnail/users/42/me and you.jpg.bak", "thumbnail/users/43/me.jpg",
             ])
-        #expect(try stores.keys(stores.originals) == ["users/42/me and you.jpg"], "the original itself stays")
+        #expect(try Moto.keys(stores.originals) == ["users/42/me and you.jpg"], "the original itself stays")
     }
 
     /// A bucket policy that denies deleting some renditions: S3 answers those keys one by one in its
@@ -143,7 +126,7 @@ func motoInvalidationPaths() throws -> [[String]] {
         for key in ["thumbnail/locked/a.jpg", "thumbnail/locked/b.jpg"] {
             #expect(run.stderr.contains("failed \(key): access_denied: S3 did not delete \(key) (AccessDenied)"))
         }
-        #expect(try stores.keys(stores.renditions) == ["thumbnail/locked/a.jpg", "thumbnail/locked/b.jpg"])
+        #expect(try Moto.keys(stores.renditions) == ["thumbnail/locked/a.jpg", "thumbnail/locked/b.jpg"])
     }
 
     /// A listing that fails is retried; one that keeps failing stops the purge, which says so and claims nothing.
@@ -172,7 +155,7 @@ func motoInvalidationPaths() throws -> [[String]] {
         let report = try #require(try JSONSerialization.jsonObject(with: Data(failed.stdout.utf8)) as? [String: Any])
         #expect((report["listingError"] as? [String: Any])?["code"] as? String == "unavailable")
         #expect(report["renditions"] as? Int == 0)
-        #expect(try broken.keys(broken.renditions) == ["thumbnail/b.jpg"])
+        #expect(try Moto.keys(broken.renditions) == ["thumbnail/b.jpg"])
     }
 }
 

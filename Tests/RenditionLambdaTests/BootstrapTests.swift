@@ -189,12 +189,7 @@ func json(_ bytes: [UInt8]) throws -> [String: Any] {
                 "print(sorted(o['Key'] for o in s3.list_objects_v2(Bucket='\(renditions)').get('Contents', [])))"
             ).trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        let environment = [
-            "RENDITION_SOURCE_TYPE": "s3", "RENDITION_SOURCE_BUCKET": originals,
-            "RENDITION_SOURCE_ENDPOINT": try Moto.endpoint, "RENDITION_SOURCE_ADDRESSING": "path",
-            "RENDITION_RENDITIONS_TYPE": "s3", "RENDITION_RENDITIONS_BUCKET": renditions,
-            "RENDITION_RENDITIONS_ENDPOINT": try Moto.endpoint, "RENDITION_RENDITIONS_ADDRESSING": "path",
-        ].merging(try Moto.functionEnvironment) { a, _ in a }
+        let environment = try Moto.serviceEnvironment(originals: originals, renditions: renditions)
         let peer = RuntimePeer()
         let app = Application(router: peer.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
@@ -279,22 +274,8 @@ func json(_ bytes: [UInt8]) throws -> [String: Any] {
                     s3.put_object(Bucket="\(renditions)", Key=f"{segment}/users/{n}/me.jpg", Body=b"x")
                 s3.put_object(Bucket="\(renditions)", Key=f"thumbnail/users/{n}/me.jpg.bak", Body=b"x")
             """)
-        @Sendable func remaining() throws -> Set<String> {
-            let listed = try Moto.boto3(
-                """
-                keys = []
-                for page in s3.get_paginator("list_objects_v2").paginate(Bucket="\(renditions)"):
-                    keys += [o["Key"] for o in page.get("Contents", [])]
-                print(json.dumps(keys))
-                """)
-            return Set(try #require(try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [String]))
-        }
-        let environment = [
-            "RENDITION_SOURCE_TYPE": "s3", "RENDITION_SOURCE_BUCKET": originals,
-            "RENDITION_SOURCE_ENDPOINT": try Moto.endpoint, "RENDITION_SOURCE_ADDRESSING": "path",
-            "RENDITION_RENDITIONS_TYPE": "s3", "RENDITION_RENDITIONS_BUCKET": renditions,
-            "RENDITION_RENDITIONS_ENDPOINT": try Moto.endpoint, "RENDITION_RENDITIONS_ADDRESSING": "path",
-        ].merging(try Moto.functionEnvironment) { a, _ in a }
+        @Sendable func remaining() throws -> Set<String> { Set(try Moto.keys(renditions)) }
+        let environment = try Moto.serviceEnvironment(originals: originals, renditions: renditions)
         let peer = RuntimePeer()
         let app = Application(router: peer.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in

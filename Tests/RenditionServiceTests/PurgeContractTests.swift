@@ -12,7 +12,6 @@ import Testing
     /// A rendition store in a fresh folder: the store the server uses by default.
     static func folderStore() throws -> (FileSystemStore, URL) {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("purge-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         return (try FileSystemStore(root: root), root)
     }
 

@@ -130,6 +130,35 @@ public enum Moto {
         }
     }
 
+    /// The `RENDITION_*` and `AWS_*` variables of a service whose stores are the buckets `originals` and
+    /// `renditions` on moto (path addressing), as the function's user.
+    public static func serviceEnvironment(
+        originals: String, renditions: String, renditionsEndpoint: String? = nil
+    ) throws -> [String: String] {
+        [
+            "RENDITION_SOURCE_TYPE": "s3", "RENDITION_SOURCE_BUCKET": originals,
+            "RENDITION_SOURCE_ENDPOINT": try endpoint, "RENDITION_SOURCE_ADDRESSING": "path",
+            "RENDITION_RENDITIONS_TYPE": "s3", "RENDITION_RENDITIONS_BUCKET": renditions,
+            "RENDITION_RENDITIONS_ENDPOINT": try renditionsEndpoint ?? endpoint,
+            "RENDITION_RENDITIONS_ADDRESSING": "path",
+        ].merging(try functionEnvironment) { a, _ in a }
+    }
+
+    /// Every key in `bucket`, sorted (read with boto3, page by page).
+    public static func keys(_ bucket: String) throws -> [String] {
+        let listed = try boto3(
+            """
+            keys = []
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket="\(bucket)"):
+                keys += [o["Key"] for o in page.get("Contents", [])]
+            print(json.dumps(sorted(keys)))
+            """)
+        guard let keys = try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [String] else {
+            throw FixtureError("the listing of \(bucket) is not a JSON list: \(listed)")
+        }
+        return keys
+    }
+
     /// Runs a boto3 snippet as the admin user (the independent client) and returns its standard output.
     /// The snippet sees `s3`, `cloudfront` (clients) and `json`.
     public static func boto3(_ snippet: String) throws -> String {
